@@ -1,0 +1,213 @@
+"""Confining potentials ``V`` with values and gradients, for targets ``ρ∞ ∝ e^{−V}``.
+
+Every potential takes points as an array of shape ``(..., d)`` — the grid layout
+``grid.points`` of shape ``(*grid.shape, d)`` and the particle layout ``(N, d)`` alike —
+and returns values of shape ``(...)`` and gradients of shape ``(..., d)``.  They work on
+NumPy and CuPy arrays (the namespace of the input is used).
+
+``hessian_lower_bound`` is the convexity constant ``κ`` with ``∇²V ⪰ κ`` where it is known
+(``None`` otherwise); by Bakry–Émery the Fokker–Planck flow with ``D = 1`` then satisfies a
+log-Sobolev inequality with ``λ = 2κ`` in the convention ``λ KL ≤ I`` of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .backend import namespace_of
+
+__all__ = ["Potential", "Quadratic", "GaussianMixture", "Banana", "DoubleWell", "FromFunctions"]
+
+
+def _as_cov(cov: Any, dim: int) -> np.ndarray:
+    C = np.asarray(cov, dtype=float)
+    if C.ndim == 0:
+        C = C * np.eye(dim)
+    elif C.ndim == 1:
+        C = np.diag(C)
+    if C.shape != (dim, dim):
+        raise ValueError(f"covariance must be a scalar, a length-{dim} vector or {dim}x{dim}, got shape {C.shape}")
+    if not np.allclose(C, C.T):
+        raise ValueError("covariance must be symmetric")
+    if np.linalg.eigvalsh(C).min() <= 0:
+        raise ValueError(f"covariance must be positive definite, got eigenvalues {np.linalg.eigvalsh(C)}")
+    return C
+
+
+class Potential:
+    """Base class: subclasses implement :meth:`value` and :meth:`gradient` on ``(..., d)`` arrays."""
+
+    #: spatial dimension the potential is defined in (``None``: any)
+    dim: int | None = None
+    #: ``κ`` with ``∇²V ⪰ κ I`` everywhere, if known
+    hessian_lower_bound: float | None = None
+
+    def value(self, x: Any) -> Any:
+        raise NotImplementedError
+
+    def gradient(self, x: Any) -> Any:
+        raise NotImplementedError
+
+    def __call__(self, x: Any) -> Any:
+        return self.value(x)
+
+    def _check(self, x: Any) -> Any:
+        if x.ndim < 1:
+            raise ValueError("points must have shape (..., d)")
+        if self.dim is not None and x.shape[-1] != self.dim:
+            raise ValueError(f"{type(self).__name__} is defined in {self.dim}D but got points of dimension {x.shape[-1]}")
+        return x
+
+    def on_grid(self, grid: Any) -> Any:
+        """``V`` at the points of ``grid`` (array of the grid's shape); raises if it is not finite there."""
+        values = self.value(grid.points)
+        xp = namespace_of(values)
+        if not bool(xp.all(xp.isfinite(values))):
+            raise ValueError(f"{self!r} is not finite on the grid; V must be finite at every grid point")
+        return values
+
+
+class Quadratic(Potential):
+    """``V(x) = ½ (x − m)ᵀ Σ⁻¹ (x − m)``: the Gaussian target ``N(m, Σ)``; ``κ = 1/λ_max(Σ)``."""
+
+    def __init__(self, cov: Any = 1.0, mean: float | Sequence[float] = 0.0, dim: int | None = None):
+        mean_arr = np.atleast_1d(np.asarray(mean, dtype=float))
+        C = np.asarray(cov, dtype=float)
+        dim = dim or max(mean_arr.size, 1 if C.ndim == 0 else C.shape[0])
+        self.dim = dim
+        self.mean = np.broadcast_to(mean_arr, (dim,)).copy()
+        self.cov = _as_cov(cov, dim)
+        self.precision = np.linalg.inv(self.cov)
+        self.hessian_lower_bound = float(np.linalg.eigvalsh(self.precision).min())
+
+    def gradient(self, x):
+        x = self._check(x)
+        xp = namespace_of(x)
+        return (x - xp.asarray(self.mean)) @ xp.asarray(self.precision)
+
+    def value(self, x):
+        x = self._check(x)
+        xp = namespace_of(x)
+        z = x - xp.asarray(self.mean)
+        return 0.5 * xp.sum((z @ xp.asarray(self.precision)) * z, axis=-1)
+
+    def __repr__(self) -> str:
+        return f"Quadratic(mean={self.mean.tolist()}, cov={self.cov.tolist()})"
+
+
+class GaussianMixture(Potential):
+    """``V(x) = −log Σ_k w_k exp(−½ (x − m_k)ᵀ Σ⁻¹ (x − m_k))`` (common covariance ``Σ``).
+
+    Evaluated with a log-sum-exp, so it is finite and smooth far from the means.
+    """
+
+    def __init__(self, means: Sequence[Sequence[float]] | Sequence[float], cov: Any = 1.0, weights: Sequence[float] | None = None):
+        m = np.asarray(means, dtype=float)
+        if m.ndim == 1:
+            m = m[:, None]
+        self.means = m
+        self.dim = m.shape[1]
+        self.cov = _as_cov(cov, self.dim)
+        self.precision = np.linalg.inv(self.cov)
+        w = np.full(len(m), 1.0 / len(m)) if weights is None else np.asarray(weights, dtype=float)
+        if w.shape != (len(m),) or np.any(w <= 0):
+            raise ValueError("weights must be positive, one per mean")
+        self.log_weights = np.log(w / w.sum())
+
+    def _log_terms(self, x):
+        xp = namespace_of(x)
+        z = x[..., None, :] - xp.asarray(self.means)  # (..., K, d)
+        q = xp.sum((z @ xp.asarray(self.precision)) * z, axis=-1)
+        return xp.asarray(self.log_weights) - 0.5 * q, z
+
+    def value(self, x):
+        x = self._check(x)
+        xp = namespace_of(x)
+        a, _ = self._log_terms(x)
+        amax = xp.max(a, axis=-1)
+        return -(amax + xp.log(xp.sum(xp.exp(a - amax[..., None]), axis=-1)))
+
+    def gradient(self, x):
+        x = self._check(x)
+        xp = namespace_of(x)
+        a, z = self._log_terms(x)
+        r = xp.exp(a - xp.max(a, axis=-1, keepdims=True))
+        r = r / xp.sum(r, axis=-1, keepdims=True)
+        return xp.sum(r[..., None] * (z @ xp.asarray(self.precision)), axis=-2)
+
+    def __repr__(self) -> str:
+        return f"GaussianMixture(means={self.means.tolist()}, cov={self.cov.tolist()})"
+
+
+class Banana(Potential):
+    """The 2D banana ``V(x) = x₁²/(2a²) + (x₂ − b x₁²)²/(2σ²)``.
+
+    Along the ridge ``x₂ = b x₁²`` it grows only like ``x₁²/(2a²)`` while ``|x|² ~ b² x₁⁴``,
+    so ``V ≥ α|x|² + β`` fails for every ``α > 0`` (the open case of the SVGD theory).
+    """
+
+    dim = 2
+
+    def __init__(self, a: float = 1.0, b: float = 1.0, sigma: float = 1.0):
+        if a <= 0 or sigma <= 0:
+            raise ValueError("a and sigma must be positive")
+        self.a, self.b, self.sigma = float(a), float(b), float(sigma)
+
+    def value(self, x):
+        x = self._check(x)
+        x1, x2 = x[..., 0], x[..., 1]
+        return x1**2 / (2 * self.a**2) + (x2 - self.b * x1**2) ** 2 / (2 * self.sigma**2)
+
+    def gradient(self, x):
+        x = self._check(x)
+        xp = namespace_of(x)
+        x1, x2 = x[..., 0], x[..., 1]
+        r = (x2 - self.b * x1**2) / self.sigma**2
+        return xp.stack([x1 / self.a**2 - 2 * self.b * x1 * r, r], axis=-1)
+
+    def __repr__(self) -> str:
+        return f"Banana(a={self.a}, b={self.b}, sigma={self.sigma})"
+
+
+class DoubleWell(Potential):
+    """``V(x) = h ((x₁/s)² − 1)² + ½ Σ_{i≥2} x_i²``: wells at ``x₁ = ±s`` separated by a barrier of height ``h``."""
+
+    def __init__(self, barrier: float = 1.0, separation: float = 1.0, dim: int = 1):
+        if barrier <= 0 or separation <= 0:
+            raise ValueError("barrier and separation must be positive")
+        self.h, self.s, self.dim = float(barrier), float(separation), int(dim)
+
+    def value(self, x):
+        x = self._check(x)
+        xp = namespace_of(x)
+        v = self.h * ((x[..., 0] / self.s) ** 2 - 1) ** 2
+        if self.dim > 1:
+            v = v + 0.5 * xp.sum(x[..., 1:] ** 2, axis=-1)
+        return v
+
+    def gradient(self, x):
+        x = self._check(x)
+        xp = namespace_of(x)
+        g0 = 4 * self.h * ((x[..., 0] / self.s) ** 2 - 1) * x[..., 0] / self.s**2
+        return xp.concatenate([g0[..., None], x[..., 1:]], axis=-1)
+
+    def __repr__(self) -> str:
+        return f"DoubleWell(barrier={self.h}, separation={self.s}, dim={self.dim})"
+
+
+class FromFunctions(Potential):
+    """A user potential from two callables on ``(..., d)`` arrays: ``value(x)`` and ``gradient(x)``."""
+
+    def __init__(self, value: Callable[[Any], Any], gradient: Callable[[Any], Any], dim: int | None = None,
+                 hessian_lower_bound: float | None = None):
+        self._value, self._gradient = value, gradient
+        self.dim = dim
+        self.hessian_lower_bound = hessian_lower_bound
+
+    def value(self, x):
+        return self._value(self._check(x))
+
+    def gradient(self, x):
+        return self._gradient(self._check(x))

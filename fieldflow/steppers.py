@@ -1,0 +1,276 @@
+"""Time steppers used by :func:`fieldflow.evolve`.
+
+Each stepper advances a :class:`~fieldflow.pdes.base.PDE` state by one step and proposes the
+next step size.  Chosen by name:
+
+``"ssprk3"``
+    Shu–Osher strong-stability-preserving Runge–Kutta, order 3.  Explicit: every step is
+    limited to ``cfl × pde.stable_dt(state)``; since it is a convex combination of forward
+    Euler steps, it keeps positivity and monotonicity of any scheme whose forward Euler step
+    does under that limit.
+``"euler"``
+    Backward Euler, order 1, L-stable.  For finite-volume schemes whose matrix is an
+    M-matrix it preserves positivity for every step size.
+``"trbdf2"``
+    TR-BDF2 (Bank et al.; Hosea–Shampine), order 2, L-stable, with the embedded error
+    estimate of Hosea–Shampine for adaptive steps.  Both stages share the matrix
+    ``I − (γ/2) dt L`` (``γ = 2 − √2``), so a linear problem needs one factorisation per step
+    size; adaptive step sizes are restricted to ``dt₀·2^k`` so the factorisations are reused.
+
+Linear equations (``pde.linear_operator`` not ``None``) use sparse LU factorisations.
+Nonlinear ones use Newton's method with ``pde.jacobian`` (sparse direct) or, without it,
+Jacobian-free Newton–GMRES with ``pde.jvp``.
+
+An equation may also provide its own stepper object (e.g. an IMEX or exponential integrator):
+any object with the :class:`Stepper` interface can be passed as ``evolve(method=...)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .pdes.base import PDE
+
+__all__ = ["Stepper", "StepResult", "SSPRK3", "BackwardEuler", "TRBDF2", "make_stepper", "STEPPERS"]
+
+
+@dataclass
+class StepResult:
+    """Outcome of one accepted step: the new state, the step taken, and the next proposal."""
+
+    state: Any
+    dt: float
+    dt_next: float
+
+
+class Stepper:
+    """Interface: ``step(state, t, dt_max)`` returns a :class:`StepResult` with ``dt ≤ dt_max``."""
+
+    name = "abstract"
+    order = 0
+
+    def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, **options: Any):
+        self.pde = pde
+        self.dt = dt
+        self.adaptive = adaptive
+        self.options = options
+
+    def initial_dt(self, state: Any, t: float, t_end: float) -> float:
+        return self.dt if self.dt is not None else (t_end - t) / 100
+
+    def step(self, state: Any, t: float, dt_max: float) -> StepResult:
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------- explicit
+
+
+class SSPRK3(Stepper):
+    """Third-order SSP Runge–Kutta with ``dt ≤ cfl · pde.stable_dt(state)``."""
+
+    name = "ssprk3"
+    order = 3
+
+    def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, cfl: float = 0.9, **options: Any):
+        super().__init__(pde, dt, adaptive, **options)
+        if not 0 < cfl <= 1:
+            raise ValueError(f"cfl must be in (0, 1], got {cfl}")
+        self.cfl = cfl
+
+    def _limit(self, state: Any, t: float) -> float:
+        return self.cfl * self.pde.stable_dt(state, t)
+
+    def initial_dt(self, state, t, t_end):
+        limit = self._limit(state, t)
+        if self.dt is not None:
+            if self.dt > limit * (1 + 1e-12):
+                raise ValueError(
+                    f"dt={self.dt:.3e} is above the explicit stability limit {limit:.3e} "
+                    f"(cfl={self.cfl} × stable_dt); use dt ≤ {limit:.3e} or an implicit method ('trbdf2')"
+                )
+            return self.dt
+        return min(limit, t_end - t)
+
+    def step(self, state, t, dt_max):
+        limit = self._limit(state, t)
+        dt = min(dt_max, limit) if self.adaptive else dt_max
+        f = self.pde.rhs
+        u1 = state + dt * f(state, t)
+        u2 = 0.75 * state + 0.25 * (u1 + dt * f(u1, t + dt))
+        u3 = state / 3 + (2 / 3) * (u2 + dt * f(u2, t + 0.5 * dt))
+        return StepResult(u3, dt, self._limit(u3, t + dt) if self.adaptive else (self.dt or dt))
+
+
+# ---------------------------------------------------------------------------- implicit
+
+
+def _sparse_modules(xp: Any) -> tuple[Any, Any]:
+    if xp.__name__ == "cupy":
+        import cupyx.scipy.sparse as sp
+        import cupyx.scipy.sparse.linalg as spla
+    else:
+        import scipy.sparse as sp
+        import scipy.sparse.linalg as spla
+    return sp, spla
+
+
+class _ImplicitSolver:
+    """Solves ``u − c f(u, t) = b`` for the implicit stages (linear: cached LU; nonlinear: Newton)."""
+
+    def __init__(self, pde: PDE, newton_tol: float = 1e-10, max_newton: int = 30, gmres_tol: float = 1e-8):
+        self.pde = pde
+        self.xp = pde.grid.xp
+        self.sp, self.spla = _sparse_modules(self.xp)
+        self.newton_tol, self.max_newton, self.gmres_tol = newton_tol, max_newton, gmres_tol
+        self._lu: dict[tuple, Any] = {}
+        self.linear = pde.linear_operator(0.0) is not None
+
+    def _factor(self, c: float, t: float) -> Any:
+        key = (c, t if self.pde.time_dependent else None)
+        lu = self._lu.get(key)
+        if lu is None:
+            L = self.pde.linear_operator(t)
+            n = L.shape[0]
+            A = (self.sp.identity(n, format="csc") - c * L).tocsc()
+            lu = self.spla.splu(A)
+            if len(self._lu) >= 8:
+                self._lu.pop(next(iter(self._lu)))
+            self._lu[key] = lu
+        return lu
+
+    def solve(self, b: Any, c: float, t: float, guess: Any) -> Any:
+        shape = b.shape
+        if self.linear:
+            return self._factor(c, t).solve(b.ravel()).reshape(shape)
+        return self._newton(b, c, t, guess)
+
+    def _newton(self, b, c, t, guess):
+        xp, pde = self.xp, self.pde
+        u = guess.copy()
+        scale = float(xp.linalg.norm(b)) + 1e-300
+        for _ in range(self.max_newton):
+            residual = u - c * pde.rhs(u, t) - b
+            if float(xp.linalg.norm(residual)) <= self.newton_tol * scale:
+                return u
+            J = pde.jacobian(u, t)
+            if J is not None:
+                A = (self.sp.identity(u.size, format="csc") - c * J).tocsc()
+                du = self.spla.spsolve(A, -residual.ravel()).reshape(u.shape)
+            else:
+                shape = u.shape
+                op = self.spla.LinearOperator(
+                    (u.size, u.size), dtype=float,
+                    matvec=lambda v: (v.reshape(shape) - c * pde.jvp(u, v.reshape(shape), t)).ravel(),
+                )
+                du, info = self.spla.gmres(op, -residual.ravel(), rtol=self.gmres_tol, restart=50, maxiter=20)
+                du = du.reshape(shape)
+            u = u + du
+        raise FloatingPointError(
+            f"Newton's method did not converge in {self.max_newton} iterations at t={t:.4g} (c={c:.3e}); "
+            "reduce dt or rtol"
+        )
+
+
+class BackwardEuler(Stepper):
+    """Backward Euler: ``u_{n+1} = u_n + dt f(u_{n+1})``; fixed step (``dt``) or ``dt₀·2^k`` growth."""
+
+    name = "euler"
+    order = 1
+
+    def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = False, **options: Any):
+        super().__init__(pde, dt, adaptive, **options)
+        self.solver = _ImplicitSolver(pde, **options)
+
+    def step(self, state, t, dt_max):
+        dt = dt_max
+        new = self.solver.solve(state, dt, t + dt, state)
+        return StepResult(new, dt, self.dt or dt)
+
+
+class TRBDF2(Stepper):
+    """TR-BDF2 with Hosea–Shampine error control (``rtol``, ``atol`` relative to ``max|u₀|``).
+
+    With ``adaptive=False`` and ``dt`` given, every step is exactly ``dt`` (for order studies).
+    """
+
+    name = "trbdf2"
+    order = 2
+    gamma = 2 - math.sqrt(2)
+
+    def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, rtol: float = 1e-5,
+                 atol: float = 1e-8, **options: Any):
+        super().__init__(pde, dt, adaptive, **options)
+        if not adaptive and dt is None:
+            raise ValueError("TRBDF2 with adaptive=False needs a fixed dt")
+        self.rtol, self.atol = rtol, atol
+        self.solver = _ImplicitSolver(pde, **options)
+        g = self.gamma
+        self.d = g / 2
+        self.w = (1 - g) / (2 - g)
+        self.err_const = (-3 * g * g + 4 * g - 2) / (6 * (2 - g))
+        self._dt0: float | None = None
+        self._scale: float | None = None
+
+    def initial_dt(self, state, t, t_end):
+        xp = self.pde.grid.xp
+        self._scale = float(xp.max(xp.abs(state))) or 1.0
+        if self.dt is not None:
+            self._dt0 = self.dt
+            return self.dt
+        # a small first step; the controller doubles it quickly
+        self._dt0 = (t_end - t) * 2.0**-12
+        return self._dt0
+
+    def _attempt(self, u, t, dt):
+        g, f, solve = self.gamma, self.pde.rhs, self.solver.solve
+        f0 = f(u, t)
+        c = self.d * dt
+        u_star = solve(u + c * f0, c, t + g * dt, u)
+        a = 1 / (g * (2 - g))
+        b = (1 - g) ** 2 / (g * (2 - g))
+        u_new = solve(a * u_star - b * u, c, t + dt, u_star)
+        if not self.adaptive:
+            return u_new, 0.0
+        # Hosea–Shampine estimate of the local error, filtered by (I - c L)^{-1} to stay bounded when stiff
+        f_star = (u_star - u) / c - f0  # = f(u_star) without another evaluation
+        f_new = (u_new - a * u_star + b * u) / c
+        est = self.err_const * dt * (f0 / g - f_star / (g * (1 - g)) + f_new / (1 - g))
+        if self.solver.linear:
+            est = solve(est, c, t + dt, est)
+        xp = self.pde.grid.xp
+        weight = self.atol * self._scale + self.rtol * xp.maximum(xp.abs(u), xp.abs(u_new))
+        err = float(xp.sqrt(xp.mean((est / weight) ** 2)))
+        return u_new, err
+
+    def step(self, state, t, dt_max):
+        if not self.adaptive:
+            u_new, _ = self._attempt(state, t, dt_max)
+            return StepResult(u_new, dt_max, self.dt)
+        dt = dt_max
+        for _ in range(60):
+            u_new, err = self._attempt(state, t, dt)
+            if err <= 1.0:
+                # next proposal: grow by 2 while the error allows (order 2: local error ~ dt^3)
+                k = round(math.log2(dt / self._dt0)) if dt > 0 else 0
+                base = self._dt0 * 2.0**k
+                nxt = base * 2 if err < 0.1 else base
+                return StepResult(u_new, dt, max(nxt, dt))
+            dt = self._dt0 * 2.0 ** (math.floor(math.log2(dt / self._dt0) + 1e-9) - 1)
+        raise FloatingPointError(f"TR-BDF2 step size underflow at t={t:.4g}; the problem may be ill-posed")
+
+
+STEPPERS: dict[str, type[Stepper]] = {"ssprk3": SSPRK3, "euler": BackwardEuler, "trbdf2": TRBDF2}
+
+
+def make_stepper(method: str | Stepper | None, pde: PDE, **options: Any) -> Stepper:
+    """A stepper by name (``"ssprk3"``, ``"euler"``, ``"trbdf2"``), or the given instance."""
+    if isinstance(method, Stepper):
+        return method
+    name = method or pde.default_method
+    if name not in STEPPERS:
+        raise ValueError(f"unknown method {name!r}; choose one of {sorted(STEPPERS)} or pass a Stepper")
+    return STEPPERS[name](pde, **options)
