@@ -82,7 +82,7 @@ class FokkerPlanck(PDE):
             raise ValueError("FokkerPlanck is a no-flux box solver; build the grid with Grid.box(...)")
         if not (np.isfinite(D) and D > 0):
             raise ValueError(f"the diffusion coefficient D must be positive and finite, got {D!r}")
-        self.grid, self.D, self.potential = grid, float(D), V
+        self.grid, self.potential = grid, V
         xp = grid.xp
         if isinstance(V, Potential):
             values = V.on_grid(grid)
@@ -92,7 +92,15 @@ class FokkerPlanck(PDE):
             values = grid.asarray(V)
         if not bool(xp.all(xp.isfinite(values))):
             raise ValueError("V is not finite on the grid; it must be finite at every cell centre")
-        self.V = values
+        self._set_coefficients(values, D)
+
+    def _set_coefficients(self, values: Any, D: float) -> None:
+        """Store ``V`` on the grid, the discrete equilibrium and the Scharfetter–Gummel face weights.
+
+        Subclasses with time-dependent ``V`` or ``D`` call this again when they change.
+        """
+        xp, grid = self.grid.xp, self.grid
+        self.V, self.D = values, float(D)
         # equilibrium, in the log domain so e^{-V/D} never under/overflows
         logm = -values / self.D
         logm = logm - xp.max(logm)
