@@ -232,6 +232,9 @@ class BackwardEuler(Stepper):
 class TRBDF2(Stepper):
     """TR-BDF2 with Hosea–Shampine error control (``rtol``, ``atol`` relative to ``max|u₀|``).
 
+    For densities (``pde.positive``) a step whose minimum falls below ``−positivity_tol·max|u|`` is
+    rejected and retried with half the step, so adaptive runs stay non-negative to that tolerance.
+
     With ``adaptive=False`` and ``dt`` given, every step is exactly ``dt`` (for order studies).
     """
 
@@ -240,8 +243,9 @@ class TRBDF2(Stepper):
     gamma = 2 - math.sqrt(2)
 
     def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, rtol: float = 1e-5,
-                 atol: float = 1e-8, **options: Any):
+                 atol: float = 1e-8, positivity_tol: float = 1e-12, **options: Any):
         super().__init__(pde, dt, adaptive, **options)
+        self.positivity_tol = positivity_tol
         if not adaptive and dt is None:
             raise ValueError("TRBDF2 with adaptive=False needs a fixed dt")
         self.rtol, self.atol = rtol, atol
@@ -289,8 +293,13 @@ class TRBDF2(Stepper):
             u_new, _ = self._attempt(state, t, dt_max)
             return StepResult(u_new, dt_max, self.dt)
         dt = dt_max
+        xp = self.pde.grid.xp
         for _ in range(60):
             u_new, err = self._attempt(state, t, dt)
+            # TR-BDF2's stability function changes sign, so large steps can undershoot below zero:
+            # densities reject such steps like any other error
+            if self.pde.positive and float(xp.min(u_new)) < -self.positivity_tol * float(xp.max(xp.abs(u_new))):
+                err = max(err, 2.0)
             if err <= 1.0:
                 # next proposal: grow by 2 while the error allows (order 2: local error ~ dt^3)
                 k = round(math.log2(dt / self._dt0)) if dt > 0 else 0
