@@ -82,8 +82,8 @@ class Trajectory:
         name : str
             Diagnostic, e.g. ``"kl"``.
         window : (t0, t1), optional
-            Time window of the fit; default: where ``y`` lies between ``1e-12·y(0)`` and ``0.5·y(0)``
-            (past the initial transient and above round-off).
+            Time window of the fit.  Default: the asymptotic regime — the samples after ``log y`` has
+            covered half of its total decrease, above the round-off floor ``1e-12·y(0)``.
         full : bool
             Return a :class:`RateFit` (rate, prefactor, window, R², number of points) instead of the rate.
         """
@@ -91,7 +91,10 @@ class Trajectory:
         ok = np.isfinite(y) & (y > 0)
         if window is None:
             y0 = y[ok][0] if ok.any() else np.nan
-            sel = ok & (y <= 0.5 * y0) & (y >= 1e-12 * y0)
+            sel = ok & (y >= 1e-12 * y0)
+            if sel.any():
+                last = np.log(y[sel][-1])
+                sel &= np.log(np.where(ok, y, 1.0)) <= 0.5 * (np.log(y0) + last)
         else:
             sel = ok & (t >= window[0]) & (t <= window[1])
         if sel.sum() < 3:

@@ -209,3 +209,11 @@ def test_explicit_step_above_limit_is_refused():
 def test_torus_grid_is_refused():
     with pytest.raises(ValueError, match="Grid.box"):
         ff.FokkerPlanck(ff.Grid.torus(n=16), Quadratic(1.0))
+
+
+def test_spectral_gap_of_ou_converges_to_one_at_second_order():
+    """The OU generator (V = x²/2, D = 1) has spectrum {0, −1, −2, ...}: gap 1."""
+    gaps = [ff.FokkerPlanck(ff.Grid.box(n=n, extent=7.0), Quadratic(1.0)).spectral_gap() for n in (64, 128, 256)]
+    errors = np.abs(np.array(gaps) - 1.0)
+    assert errors[-1] < 1e-3
+    assert abs(fitted_order([64, 128, 256], errors) - 2) < 0.2
