@@ -66,9 +66,9 @@ class FokkerPlanck(PDE):
     D : float
         Diffusion coefficient (> 0); the equilibrium is ``e^{−V/D}/Z``.
 
-    Diagnostics
-    -----------
-    ``mass``, ``free_energy`` (``Σ (D μ log μ + μ V) h^d``), ``kl`` (to the discrete ``ρ∞``),
+    Notes
+    -----
+    Diagnostics: ``mass``, ``free_energy`` (``Σ (D μ log μ + μ V) h^d``), ``kl`` (to the discrete ``ρ∞``),
     ``fisher`` (discrete relative Fisher information ``I_h``) and ``dissipation`` (``D I_h = −dKL/dt``).
     """
 
