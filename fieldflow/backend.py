@@ -24,6 +24,7 @@ __all__ = [
     "get_namespace",
     "namespace_of",
     "to_numpy",
+    "optional_import",
     "available_fft_providers",
     "get_fft",
     "FFT",
@@ -32,19 +33,24 @@ __all__ = [
 _BACKENDS = ("numpy", "cupy")
 _state: dict[str, Any] = {"backend": "numpy", "fft": None}
 
-_INSTALL_HINT = {
-    "cupy": "install the GPU extra: pip install 'fieldflow[gpu]' (needs an NVIDIA GPU and CUDA)",
-    "pyfftw": "pip install pyfftw",
-    "scipy": "pip install scipy",
-}
+_EXTRA = {"cupy": "gpu", "cupyx": "gpu", "dask": "distributed", "distributed": "distributed", "h5py": "io",
+          "xarray": "io"}
 
 
-def _import(name: str) -> ModuleType:
+def optional_import(name: str) -> ModuleType:
+    """Import ``name`` on first use; a missing package raises ``ImportError`` with the pip command to fix it.
+
+    Every optional dependency (cupy, dask, h5py, xarray, pyfftw) goes through here, so none is
+    imported when ``fieldflow`` is.
+    """
     try:
         return importlib.import_module(name)
     except ImportError as exc:  # pragma: no cover - depends on the machine
         top = name.split(".")[0]
-        raise ImportError(f"{name} is not available: {_INSTALL_HINT.get(top, 'pip install ' + top)}") from exc
+        hint = f"pip install 'fieldflow[{_EXTRA[top]}]'" if top in _EXTRA else f"pip install {top}"
+        if top == "cupy":
+            hint += " (needs an NVIDIA GPU and CUDA)"
+        raise ImportError(f"{name} is not available: {hint}") from exc
 
 
 def set_backend(name: str) -> None:
@@ -55,7 +61,7 @@ def set_backend(name: str) -> None:
     if name not in _BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {_BACKENDS}")
     if name == "cupy":
-        _import("cupy")
+        optional_import("cupy")
     _state["backend"] = name
 
 
@@ -69,15 +75,15 @@ def get_namespace(name: str | None = None) -> ModuleType:
     name = name or _state["backend"]
     if name not in _BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {_BACKENDS}")
-    return _import(name)
+    return optional_import(name)
 
 
 def namespace_of(array: Any) -> ModuleType:
     """The array module an array belongs to (cupy arrays → ``cupy``, anything else → ``numpy``)."""
     module = type(array).__module__.split(".")[0]
     if module == "cupy":
-        return _import("cupy")
-    return _import("numpy")
+        return optional_import("cupy")
+    return optional_import("numpy")
 
 
 def to_numpy(array: Any) -> Any:
@@ -122,7 +128,7 @@ class _ModuleFFT(FFT):
 
     def __init__(self, name: str, module: str, workers: int | None = None):
         self.name = name
-        self._mod = _import(module)
+        self._mod = optional_import(module)
         self._kw = {"workers": workers} if workers is not None else {}
 
     def rfftn(self, a, s=None, axes=None):
@@ -149,8 +155,8 @@ class _PyFFTW(FFT):
     name = "pyfftw"
 
     def __init__(self, threads: int | None = None, planner_effort: str | None = None):
-        self._pyfftw = _import("pyfftw")
-        self._builders = _import("pyfftw.builders")
+        self._pyfftw = optional_import("pyfftw")
+        self._builders = optional_import("pyfftw.builders")
         self.threads = threads or os.cpu_count() or 1
         self.planner_effort = planner_effort or os.environ.get("FIELDFLOW_FFTW_EFFORT", "FFTW_ESTIMATE")
         self._plans: dict[tuple, Any] = {}
@@ -232,7 +238,7 @@ def get_fft(provider: str | None = None, backend: str | None = None, threads: in
     if provider is None:
         found = available_fft_providers(backend)
         if not found:
-            raise ImportError(f"no FFT provider for backend {backend!r}: {_INSTALL_HINT.get(backend, '')}")
+            raise ImportError(f"no FFT provider for backend {backend!r}; install numpy/scipy (host) or cupy (GPU)")
         provider = found[0]
     key = (provider, threads)
     if key in _providers:

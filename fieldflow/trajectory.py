@@ -16,6 +16,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .backend import optional_import
+
 __all__ = ["Trajectory", "RateFit"]
 
 
@@ -116,7 +118,7 @@ class Trajectory:
         diag = {f"diag_{k}": np.asarray(v, dtype=float) for k, v in self.diagnostics.items()}
         info = json.dumps(self.info, default=str)
         if path.suffix in (".h5", ".hdf5"):
-            h5py = _lazy("h5py", "io")
+            h5py = optional_import("h5py")
             with h5py.File(path, "w") as f:
                 f["times"], f["states"] = self.times, states
                 for k, v in diag.items():
@@ -135,7 +137,7 @@ class Trajectory:
         """Read a trajectory written by :meth:`save`."""
         path = Path(path)
         if path.suffix in (".h5", ".hdf5"):
-            h5py = _lazy("h5py", "io")
+            h5py = optional_import("h5py")
             with h5py.File(path, "r") as f:
                 data = {k: np.asarray(f[k]) for k in f.keys()}
                 info = json.loads(f.attrs["info"])
@@ -149,7 +151,7 @@ class Trajectory:
 
     def to_xarray(self) -> Any:
         """An ``xarray.Dataset``: ``density(time, x0, ...)`` plus each diagnostic over ``t``."""
-        xr = _lazy("xarray", "io")
+        xr = optional_import("xarray")
         data: dict[str, Any] = {}
         coords: dict[str, Any] = {"time": self.times, "t": self["t"]}
         if self.states:
@@ -173,12 +175,3 @@ class Trajectory:
         if isinstance(names, str):
             names = [names]
         return plot_series(self["t"], {n: self[n] for n in names}, ax=ax, logy=logy, **kwargs)
-
-
-def _lazy(module: str, extra: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(f"{module} is needed for this; install it with pip install 'fieldflow[{extra}]'") from exc
