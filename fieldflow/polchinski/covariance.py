@@ -217,8 +217,6 @@ class CovarianceDecomposition:
         t = self._check_t(t)
         if t == 0:
             return np.zeros(self.lattice.shape)
-        if math.isinf(t) and np.any(self.A <= 0):
-            raise ValueError("C_∞ = A^{-1} does not exist for mass 0 (the zero mode has infinite variance); use m > 0")
         return np.asarray(self._integral(t, self._k, self.A), dtype=float) + np.zeros(self.lattice.shape)
 
     def derivative_symbol(self, t: float) -> np.ndarray:
@@ -285,11 +283,17 @@ class CovarianceDecomposition:
         return f"{type(self).__name__}({self.lattice!r}, mass={self.mass:g})"
 
 
+def _inverse(A: np.ndarray) -> np.ndarray:
+    if np.any(A <= 0):
+        raise ValueError("C_∞ = A^{-1} does not exist for mass 0 (the zero mode has infinite variance); use m > 0")
+    return 1.0 / A
+
+
 class PauliVillars(CovarianceDecomposition):
     """Pauli–Villars decomposition ``C_t = (A + 1/t)^{-1} = t (1 + tA)^{-1}``, ``Ċ_t = (1 + tA)^{-2}``."""
 
     def _integral(self, t, k, A):
-        return 1.0 / A if math.isinf(t) else t / (1.0 + t * A)
+        return _inverse(A) if math.isinf(t) else t / (1.0 + t * A)
 
     def _derivative(self, t, k, A):
         return 0.0 * A if math.isinf(t) else 1.0 / (1.0 + t * A) ** 2
@@ -303,7 +307,7 @@ class HeatKernel(CovarianceDecomposition):
 
     def _integral(self, t, k, A):
         if math.isinf(t):
-            return 1.0 / A
+            return _inverse(A)
         safe = np.where(A > 0, A, 1.0)
         return np.where(A > 0, -np.expm1(-t * safe) / safe, t)
 
