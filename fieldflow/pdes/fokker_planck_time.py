@@ -29,6 +29,8 @@ __all__ = ["TimeDependentFokkerPlanck"]
 class TimeDependentFokkerPlanck(FokkerPlanck):
     """``∂t μ = ∇·(D(t)∇μ + μ∇V(·,t))`` on a no-flux box, Scharfetter–Gummel finite volumes.
 
+    Diagnostics are those of :class:`FokkerPlanck`, taken with the coefficients at the sample time.
+
     Parameters
     ----------
     grid : Grid
@@ -40,8 +42,6 @@ class TimeDependentFokkerPlanck(FokkerPlanck):
         ``D_of_t(t)`` → the diffusion coefficient (> 0) at time ``t``.
     cache : int
         Number of recent times whose coefficients are kept (the stages of a step revisit them).
-
-    Diagnostics are those of :class:`FokkerPlanck`, taken with the coefficients at the sample time.
     """
 
     time_dependent = True
