@@ -153,6 +153,9 @@ class _PyFFTW(FFT):
     """
 
     name = "pyfftw"
+    #: transforms with fewer points than this run on one thread: below it, starting and joining
+    #: threads costs more than the transform (badly so on a busy machine)
+    single_thread_below = 2**15
 
     def __init__(self, threads: int | None = None, planner_effort: str | None = None):
         self._pyfftw = optional_import("pyfftw")
@@ -171,7 +174,7 @@ class _PyFFTW(FFT):
                 template,
                 s=s,
                 axes=axes,
-                threads=self.threads,
+                threads=self.threads_for(a.shape, s),
                 planner_effort=self.planner_effort,
                 avoid_copy=False,
                 auto_align_input=True,
@@ -179,6 +182,13 @@ class _PyFFTW(FFT):
             )
             self._plans[key] = plan
         return plan
+
+    def threads_for(self, shape: Sequence[int], s: Sequence[int] | None = None) -> int:
+        """Threads used for a transform of an array of ``shape`` (padded to ``s``)."""
+        import math
+
+        points = max(math.prod(shape), math.prod(s) if s is not None else 0)
+        return 1 if points < self.single_thread_below else self.threads
 
     def _run(self, kind, a, s, axes):
         import numpy as np

@@ -1,0 +1,251 @@
+"""The Polchinski semigroup ``P_{s,t}`` and the renormalised measures ``ν_t`` (DESIGN.md §5).
+
+.. math::
+    P_{s,t}F(φ) = e^{V_t(φ)}\\, E_{C_t − C_s}\\big[e^{−V_s(φ+ζ)} F(φ+ζ)\\big], \\qquad
+    E_{ν_t}[F] = e^{V_∞(0)}\\, E_{C_∞ − C_t}\\big[e^{−V_t(ζ)} F(ζ)\\big].
+
+Since Gaussian convolutions compose (``C_t = C_s + (C_t − C_s)``), ``e^{−V_t} = E_{C_t−C_s}[e^{−V_s(·+ζ)}]``,
+so ``P_{s,t}`` is the self-normalised Gaussian average
+``P_{s,t}F = E[e^{−V_s}F]/E[e^{−V_s}]`` (``P_{s,t}1 = 1`` exactly) and ``E_{ν_t}`` the normalised
+``E[e^{−V_t}F]/E[e^{−V_t}]`` under ``N(0, C_∞ − C_t)``.  The semigroup property
+``P_{s,t}P_{t,u} = P_{s,u}`` and the invariance ``E_{ν_t}[P_{s,t}F] = E_{ν_s}[F]`` follow.
+
+:class:`FieldSpaceFlow` computes all of it on a field-space grid for 1–3 sites (the ``"grid"``
+back-end of :func:`~fieldflow.polchinski.renormalized_potential`); :func:`semigroup_mc` is the Monte
+Carlo back-end (``s = 0``, any lattice), and :func:`gaussian_measure_covariance` the exact one for
+quadratic ``V_0`` (``ν_t`` is then Gaussian).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from ..backend import to_numpy
+from ..grids import Grid
+from .covariance import CovarianceDecomposition, FourierOperator, LatticeCovariance
+from .potentials import FieldPotential
+from .renormalize import (KERNEL_RESOLUTION, MonteCarloEstimate, _grid_potential, covariance_matrix,
+                          gaussian_convolution)
+
+__all__ = ["FieldSpaceFlow", "semigroup_mc", "gaussian_measure_covariance"]
+
+
+class FieldSpaceFlow:
+    """``V_t``, ``P_{s,t}F``, ``E_{ν_t}[F]``, ``∇V_t``, ``Hess V_t`` and the Polchinski residual on a field grid.
+
+    Parameters
+    ----------
+    V0 : FieldPotential
+    decomposition : CovarianceDecomposition
+        On a lattice of 1, 2 or 3 sites (e.g. ``PauliVillars(Lattice(1, 1), mass)`` for one site).
+    grid : Grid
+        Field-space grid of dimension ``|Λ|`` (``field_grid`` or ``periodic_field_grid``).
+    rel_floor : float
+        FFT values below this fraction of their maximum are recomputed in the log domain
+        (``V_t``) or marked NaN (``P_{s,t}F``, whose ``F`` may change sign).
+    """
+
+    def __init__(self, V0: FieldPotential, decomposition: CovarianceDecomposition, grid: Grid, rel_floor: float = 1e-6):
+        N = decomposition.lattice.size
+        if N != grid.dim:
+            raise ValueError(f"the lattice has {N} sites but the field grid has dimension {grid.dim}")
+        self.V0, self.decomposition, self.grid, self.rel_floor = V0, decomposition, grid, rel_floor
+        self._V: dict[float, Any] = {}
+
+    # ------------------------------------------------------------------ covariances
+    def covariance(self, t: float, s: float = 0.0) -> np.ndarray:
+        """The matrix ``C_t − C_s``."""
+        return self.decomposition.covariance(t, s).matrix()
+
+    def _values(self, F: Any) -> Any:
+        if callable(F):
+            return self.grid.asarray(F(self.grid.points))
+        return self.grid.asarray(F)
+
+    # ------------------------------------------------------------------ potential
+    def potential(self, t: float) -> Any:
+        """``V_t`` on the grid (cached; NaN where truncation by the box could matter, see ``renormalized_potential``)."""
+        t = float(t)
+        if t not in self._V:
+            if t == 0:
+                self._V[t] = self.V0(self.grid.points, ndim=1)
+            else:
+                self._V[t] = _grid_potential(self.V0, covariance_matrix(self.covariance(t)), self.grid,
+                                             self.rel_floor, 2 * math.pi**2 / KERNEL_RESOLUTION)
+            if len(self._V) > 64:
+                self._V.pop(next(iter(self._V)))
+        return self._V[t]
+
+    def gradient(self, t: float) -> Any:
+        """``∇V_t`` by second-order centred differences, shape ``(*grid.shape, N)`` (NaN on the outer nodes of a box)."""
+        return _gradient(self.grid, self.potential(t))
+
+    def hessian(self, t: float) -> Any:
+        """``Hess V_t`` by second-order centred differences, shape ``(*grid.shape, N, N)``."""
+        return _hessian(self.grid, self.potential(t))
+
+    def residual(self, t: float, dt: float | None = None) -> Any:
+        """Residual of Polchinski's equation ``∂_tV − ½ tr(Ċ_t Hess V) + ½ ∇Vᵀ Ċ_t ∇V`` on the grid.
+
+        ``∂_t V`` is a centred difference with step ``dt`` (default: the grid spacing), all space
+        derivatives centred differences: the residual of the exact ``V_t`` is ``O(h² + dt²)``.
+        """
+        xp = self.grid.xp
+        dt = float(dt if dt is not None else max(self.grid.spacing))
+        if dt >= t:
+            raise ValueError(f"the time step dt={dt:g} must be smaller than t={t:g}")
+        dV = (self.potential(t + dt) - self.potential(t - dt)) / (2 * dt)
+        Cd = xp.asarray(self.decomposition.derivative(t).matrix())
+        g, H = self.gradient(t), self.hessian(t)
+        lap = xp.einsum("ij,...ji->...", Cd, H)
+        quad = xp.einsum("...i,ij,...j->...", g, Cd, g)
+        return dV - 0.5 * lap + 0.5 * quad
+
+    # ------------------------------------------------------------------ semigroup and measure
+    def semigroup(self, F: Any, s: float, t: float) -> Any:
+        """``P_{s,t}F`` on the grid (``F``: values on the grid or a callable on points ``(..., N)``).
+
+        NaN where the Gaussian average of ``e^{−V_s}`` is below ``rel_floor`` of its maximum (there
+        the FFT cannot resolve a sign-changing ``F``) or where ``V_s`` is NaN.
+        """
+        if t < s:
+            raise ValueError(f"P_(s,t) needs s ≤ t, got s={s}, t={t}")
+        xp = self.grid.xp
+        Fv = self._values(F)
+        if t == s:
+            return Fv
+        Vs = self.potential(s)
+        finite = xp.isfinite(Vs)
+        m = float(xp.min(xp.where(finite, Vs, xp.inf)))
+        w = xp.where(finite, xp.exp(-(xp.where(finite, Vs, m) - m)), 0.0)
+        C = self.covariance(t, s)
+        num = gaussian_convolution(self.grid, C, w * Fv)
+        den = gaussian_convolution(self.grid, C, w)
+        ok = den > self.rel_floor * float(xp.max(den))
+        return xp.where(ok, num / xp.where(ok, den, 1.0), xp.nan)
+
+    def expectation(self, F: Any, t: float) -> float:
+        """``E_{ν_t}[F]``; ``t = inf`` gives ``F(0)`` (``ν_∞ = δ_0``), which needs ``F`` callable.
+
+        On a periodic grid ``F`` must have the period of ``V_0``; the Gaussian of ``C_∞ − C_t`` is then
+        periodised exactly (its Fourier series).
+        """
+        xp = self.grid.xp
+        if math.isinf(t):
+            if not callable(F):
+                raise ValueError("E_{ν_∞}[F] = F(0) needs F as a callable")
+            return float(to_numpy(F(xp.zeros((1, self.grid.dim))))[0])
+        D = covariance_matrix(self.covariance(math.inf, t), name="covariance C_∞ − C_t")
+        Fv = self._values(F)
+        Vt = self.potential(t)
+        if self.grid.periodic:
+            logg = xp.log(xp.maximum(self._periodised_gaussian(D), 1e-300))
+        else:
+            lam, h = float(np.linalg.eigvalsh(D).min()), max(self.grid.spacing)
+            if 2 * math.pi**2 * lam / h**2 < KERNEL_RESOLUTION:
+                raise ValueError(f"C_∞ − C_t is too narrow for the field grid at t={t:g} (smallest std "
+                                 f"{math.sqrt(lam):.3g}, spacing {h:.3g}); refine the grid or take a smaller t")
+            pts = self.grid.points
+            logg = -0.5 * xp.sum((pts @ xp.asarray(np.linalg.inv(D))) * pts, axis=-1)
+        logw = xp.where(xp.isfinite(Vt), logg - Vt, -xp.inf)
+        w = xp.exp(logw - xp.max(logw))
+        return float(xp.sum(w * Fv) / xp.sum(w))
+
+    def _periodised_gaussian(self, D: np.ndarray) -> Any:
+        """``Σ_{m ∈ ℤ^N} γ_D(y + P m)`` at the nodes of a periodic grid, from its Fourier series ``e^{−kᵀDk/2}``."""
+        grid, xp = self.grid, self.grid.xp
+        k = grid.wavenumbers()
+        quad = sum(D[a, b] * k[a] * k[b] for a in range(grid.dim) for b in range(grid.dim))
+        phase = sum(k[a] * grid.lower[a] for a in range(grid.dim))
+        series = xp.exp(-0.5 * quad + 1j * phase)
+        return xp.real(xp.fft.ifftn(series)) * (grid.size / float(np.prod(grid.lengths)))
+
+
+def _central(grid: Grid, V: Any, axis: int) -> Any:
+    xp = grid.xp
+    h = grid.spacing[axis]
+    d = (xp.roll(V, -1, axis=axis) - xp.roll(V, 1, axis=axis)) / (2 * h)
+    if not grid.periodic:
+        d = _blank_edges(xp, d, axis)
+    return d
+
+
+def _blank_edges(xp: Any, a: Any, axis: int) -> Any:
+    a = a.copy()
+    idx = [slice(None)] * a.ndim
+    for j in (0, -1):
+        idx[axis] = j
+        a[tuple(idx)] = xp.nan
+    return a
+
+
+def _gradient(grid: Grid, V: Any) -> Any:
+    return grid.xp.stack([_central(grid, V, a) for a in range(grid.dim)], axis=-1)
+
+
+def _hessian(grid: Grid, V: Any) -> Any:
+    xp = grid.xp
+    N = grid.dim
+    rows = []
+    for a in range(N):
+        row = []
+        for b in range(N):
+            if a == b:
+                h = grid.spacing[a]
+                d = (xp.roll(V, -1, axis=a) - 2 * V + xp.roll(V, 1, axis=a)) / h**2
+                if not grid.periodic:
+                    d = _blank_edges(xp, d, a)
+            else:
+                d = _central(grid, _central(grid, V, a), b)
+            row.append(d)
+        rows.append(xp.stack(row, axis=-1))
+    return xp.stack(rows, axis=-2)
+
+
+def semigroup_mc(V0: FieldPotential, covariance: Any, F: Callable[[Any], Any], phi: Any, samples: int = 4096,
+                 seed: Any = None) -> MonteCarloEstimate:
+    """``P_{0,t}F(φ) = E[e^{−V_0(φ+ζ)} F(φ+ζ)] / E[e^{−V_0(φ+ζ)}]``, ``ζ ~ N(0, C_t)``, by Monte Carlo.
+
+    ``covariance`` is ``C_t`` (a :class:`LatticeCovariance`, a matrix or a scalar); with ``C_∞`` and
+    ``φ = 0`` this is ``E_{ν_0}[F]``.  ``F`` maps fields ``(M, *sites)`` to ``(M,)``.  The error is the
+    delta-method standard error of the ratio estimator, ``std(w(F − P))/(√M mean(w))``.
+    """
+    if isinstance(covariance, LatticeCovariance):
+        lat = covariance.lattice
+        xp, ndim, site_shape = lat.xp, lat.dim, lat.shape
+        zeta = covariance.sample(samples, seed)
+    else:
+        C = covariance_matrix(covariance)
+        xp, ndim, site_shape = np, 1, (C.shape[0],)
+        zeta = np.random.default_rng(seed).standard_normal((samples, C.shape[0])) @ np.linalg.cholesky(C).T
+    phi = xp.asarray(phi, dtype=float)
+    batch = phi.shape[: phi.ndim - len(site_shape)]
+    values, errors = [], []
+    for f in phi.reshape((-1,) + site_shape):
+        fields = f + zeta
+        logw = -V0(fields, ndim=ndim)
+        w = xp.exp(logw - xp.max(logw))
+        Fv = F(fields)
+        est = float(xp.sum(w * Fv) / xp.sum(w))
+        values.append(est)
+        errors.append(float(xp.std(w * (Fv - est), ddof=1)) / (math.sqrt(samples) * float(xp.mean(w))))
+    return MonteCarloEstimate(np.asarray(values).reshape(batch), np.asarray(errors).reshape(batch), int(samples))
+
+
+def gaussian_measure_covariance(V0: FieldPotential, decomposition: CovarianceDecomposition, t: float) -> np.ndarray:
+    """Covariance of ``ν_t`` for quadratic ``V_0 = ½(φ,Qφ)``: ``((C_∞ − C_t)^{-1} + Q_t)^{-1}``, ``Q_t = Q(1 + C_tQ)^{-1}``.
+
+    ``ν_t`` is then the centred Gaussian with this covariance (the exact back-end for ``E_{ν_t}``).
+    """
+    Q = V0.quadratic_form()
+    if Q is None:
+        raise ValueError(f"the exact renormalised measure needs a quadratic V0, got {V0!r}")
+    N = decomposition.lattice.size
+    Qm = Q.matrix() if isinstance(Q, FourierOperator) else (float(Q) * np.eye(N) if np.ndim(Q) == 0 else np.asarray(Q))
+    Ct = decomposition.covariance(t).matrix() if t > 0 else np.zeros((N, N))
+    Qt = np.linalg.solve(np.eye(N) + Qm @ Ct, Qm)
+    D = covariance_matrix(decomposition.covariance(math.inf, t), name="covariance C_∞ − C_t")
+    return np.linalg.inv(np.linalg.inv(D) + 0.5 * (Qt + Qt.T))
