@@ -50,9 +50,6 @@ __all__ = ["StationaryState", "stationary_states", "free_energy_minimizer", "def
 _SAME = 1e-7
 #: a moment below this is zero (for centring and classification)
 _ZERO = 1e-9
-#: Newton limits with all moments below this are the uniform state (near a bifurcation point,
-#: where the Jacobian is singular, Newton creeps towards r = 0 only linearly)
-_NEAR_UNIFORM = 1e-6
 
 
 @dataclass
@@ -175,9 +172,16 @@ def self_consistency_residual(W: Fourier, K: float, r: Any, n: int | None = None
 
 
 def _newton(mom: _Moments, K: float, r: np.ndarray, iterations: int = 60) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised Newton iteration for ``r = ⟨cos⟩_{2Kcr}`` from the rows of ``r``; returns (r, |residual|)."""
+    """Vectorised Newton iteration for ``r = ⟨cos⟩_{2Kcr}`` from the rows of ``r``.
+
+    Returns the limits and a per-row convergence measure: ``max(|residual|, |last step| / max|r|)``.
+    The second term rejects the points where Newton stalls next to a degenerate root (at a
+    bifurcation point the residual is ``O(|r|³)`` and reaches round-off while ``r`` is still
+    ``~1e-5`` from the uniform state).
+    """
     M = r.shape[1]
     eye = np.eye(M)
+    step = np.zeros_like(r)
     for _ in range(iterations):
         mean, cc, _ = mom.mean_cov(2 * K * mom.c * r)
         res = r - mean
@@ -189,7 +193,9 @@ def _newton(mom: _Moments, K: float, r: np.ndarray, iterations: int = 60) -> tup
         # stay inside the moment box [-1, 1]^M (moments of a density)
         r = np.clip(r - step, -1.0, 1.0)
     mean = mom.weights(2 * K * mom.c * r) @ mom.cos.T
-    return r, np.max(np.abs(r - mean), axis=1)
+    residual = np.max(np.abs(r - mean), axis=1)
+    relative_step = np.max(np.abs(step), axis=1) / np.maximum(np.max(np.abs(r), axis=1), 1e-300)
+    return r, np.maximum(residual, 1e-4 * relative_step)
 
 
 def _centre(modes: tuple[int, ...], r: np.ndarray) -> np.ndarray:
@@ -216,12 +222,18 @@ def _centre(modes: tuple[int, ...], r: np.ndarray) -> np.ndarray:
         scale *= 2
 
 
-def _seeds(M: int, K: float, mom: _Moments) -> np.ndarray:
-    """Starting moments: a grid over ``[−1, 1]^M`` plus the pure-mode branch guesses."""
+def _seeds(M: int) -> np.ndarray:
+    """Starting moments: a grid over ``[−1, 1]^M`` plus small amplitudes along each mode axis.
+
+    The axis seeds (down to ``1e-4``) catch the small states next to a bifurcation from the
+    uniform state, which bifurcate along the mode axes.
+    """
     per_axis = {1: 41, 2: 25, 3: 11}.get(M, 5)
     axes = [np.linspace(-0.98, 0.98, per_axis)] * M
-    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, M)
-    return grid
+    box = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, M)
+    amplitudes = np.concatenate([np.geomspace(1e-4, 0.5, 16), -np.geomspace(1e-4, 0.5, 16)])
+    small = (np.eye(M)[:, None, :] * amplitudes[None, :, None]).reshape(-1, M)
+    return np.concatenate([box, small])
 
 
 def _state_from_moments(W: Fourier, K: float, r: np.ndarray, grid: Grid, mom: _Moments, residual: float) -> StationaryState:
@@ -281,11 +293,11 @@ def stationary_states(W: Fourier, K: float, n: int | None = None, tol: float = 1
     W._check_grid(grid)
     mom = _Moments(W, n)
     M = len(W.modes)
-    r, res = _newton(mom, K, _seeds(M, K, mom))
+    r, res = _newton(mom, K, _seeds(M))
     found: list[np.ndarray] = [np.zeros(M)]
     residuals = [0.0]
     for ri, ei in zip(r, res):
-        if not ei < tol or np.max(np.abs(ri)) < _NEAR_UNIFORM:
+        if not ei < tol or np.max(np.abs(ri)) < _ZERO:
             continue
         c = _centre(W.modes, ri) + 0.0
         if any(np.max(np.abs(c - f)) < _SAME for f in found):
