@@ -171,11 +171,11 @@ def self_consistency_residual(W: Fourier, K: float, r: Any, n: int | None = None
     return (flat - mean).reshape(r.shape)
 
 
-def _newton(mom: _Moments, K: float, r: np.ndarray, iterations: int = 60) -> tuple[np.ndarray, np.ndarray]:
+def _newton(mom: _Moments, K: float, r: np.ndarray, iterations: int = 60) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised Newton iteration for ``r = ⟨cos⟩_{2Kcr}`` from the rows of ``r``.
 
-    Returns the limits and a per-row convergence measure: ``max(|residual|, |last step| / max|r|)``.
-    The second term rejects the points where Newton stalls next to a degenerate root (at a
+    Returns the limits, the residuals ``max_k |r_k − ⟨cos kθ⟩|`` and the last Newton steps
+    relative to ``max|r|``.  The latter rejects the points where Newton stalls next to a degenerate root (at a
     bifurcation point the residual is ``O(|r|³)`` and reaches round-off while ``r`` is still
     ``~1e-5`` from the uniform state).
     """
@@ -195,7 +195,7 @@ def _newton(mom: _Moments, K: float, r: np.ndarray, iterations: int = 60) -> tup
     mean = mom.weights(2 * K * mom.c * r) @ mom.cos.T
     residual = np.max(np.abs(r - mean), axis=1)
     relative_step = np.max(np.abs(step), axis=1) / np.maximum(np.max(np.abs(r), axis=1), 1e-300)
-    return r, np.maximum(residual, 1e-4 * relative_step)
+    return r, residual, relative_step
 
 
 def _centre(modes: tuple[int, ...], r: np.ndarray) -> np.ndarray:
@@ -293,11 +293,11 @@ def stationary_states(W: Fourier, K: float, n: int | None = None, tol: float = 1
     W._check_grid(grid)
     mom = _Moments(W, n)
     M = len(W.modes)
-    r, res = _newton(mom, K, _seeds(M))
+    r, res, rel = _newton(mom, K, _seeds(M))
     found: list[np.ndarray] = [np.zeros(M)]
     residuals = [0.0]
-    for ri, ei in zip(r, res):
-        if not ei < tol or np.max(np.abs(ri)) < _ZERO:
+    for ri, ei, si in zip(r, res, rel):
+        if not (ei < tol and si < 1e-3) or np.max(np.abs(ri)) < _ZERO:
             continue
         c = _centre(W.modes, ri) + 0.0
         if any(np.max(np.abs(c - f)) < _SAME for f in found):
