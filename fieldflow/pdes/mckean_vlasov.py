@@ -76,10 +76,11 @@ class McKeanVlasov(PDE):
     fft : str, optional
         FFT provider (default: the fastest for the grid's backend), used single-threaded.
 
-    Diagnostics
-    -----------
-    ``mass``; ``free_energy`` ``F(q)``; ``dissipation`` ``−dF/dt = ∫ |½q' − Kq(W'*q)|²/q``;
-    ``r1, r2, ...`` the order parameters ``|∫ e^{ikθ} q|`` up to ``max(2, W.max_mode)``.
+    Notes
+    -----
+    Diagnostics: ``mass``; ``free_energy`` (``F(q)``); ``dissipation`` (``−dF/dt``, see
+    :meth:`dissipation`); ``r1``, ``r2``, ... the order parameters ``|∫ e^{ikθ} q|`` up to
+    ``max(2, W.max_mode)``.
 
     Examples
     --------
