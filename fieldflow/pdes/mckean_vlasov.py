@@ -110,7 +110,7 @@ class McKeanVlasov(PDE):
         if n < 4 * (W.max_mode + 1):
             raise ValueError(f"Grid.torus({n}) is too coarse for modes up to {W.max_mode}; use n >= {4 * (W.max_mode + 1)}")
         self.grid, self.W, self.K = grid, W, float(K)
-        xp = grid.xp
+        xp = self._xp = grid.xp
         # one thread: 1D transforms of this size are slower multithreaded (see benchmarks/results/mckean_vlasov.md)
         self.fft = get_fft(fft, backend=grid.backend, threads=1)
         k = np.arange(n // 2 + 1)
@@ -139,7 +139,7 @@ class McKeanVlasov(PDE):
     def _velocity_from_hat(self, q_hat: Any) -> Any:
         """``W'*q`` on the nodes from ``q̂`` (only the modes of ``W``)."""
         coef = self._weights * q_hat[self._modes]
-        return self.grid.xp.concatenate([coef.real, coef.imag]) @ self._table
+        return self._xp.concatenate([coef.real, coef.imag]) @ self._table
 
     def velocity(self, q: Any) -> Any:
         """``(W'*q)(θ_j)`` on the nodes."""
