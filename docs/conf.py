@@ -17,3 +17,4 @@ nitpicky = False
 suppress_warnings = ["autodoc.import_object"]
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
+napoleon_use_ivar = True

@@ -16,6 +16,10 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# The function ``evolve`` shares its name with its module: bind it eagerly, so that a later
+# ``import fieldflow.evolve`` (which would set the package attribute to the module) cannot shadow it.
+from .evolve import StructureError, evolve  # noqa: E402
+
 # name -> (module, attribute or None for the module itself)
 _EXPORTS: dict[str, tuple[str, str | None]] = {
     # shared layer
@@ -23,8 +27,6 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "get_backend": ("fieldflow.backend", "get_backend"),
     "get_fft": ("fieldflow.backend", "get_fft"),
     "Grid": ("fieldflow.grids", "Grid"),
-    "evolve": ("fieldflow.evolve", "evolve"),
-    "StructureError": ("fieldflow.evolve", "StructureError"),
     "Trajectory": ("fieldflow.trajectory", "Trajectory"),
     "backend": ("fieldflow.backend", None),
     "grids": ("fieldflow.grids", None),
@@ -50,7 +52,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "polchinski": ("fieldflow.polchinski", None),
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = sorted([*_EXPORTS, "evolve", "StructureError"]) + ["__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -35,3 +35,12 @@ def test_run_a_study_writes_figures_table_and_summary(tmp_path, capsys):
 def test_unknown_study_is_refused():
     with pytest.raises(ValueError, match="no study"):
         studies.load("does_not_exist")
+
+
+def test_evolve_function_is_not_shadowed_by_its_module():
+    import importlib
+
+    import fieldflow as ff
+
+    importlib.import_module("fieldflow.evolve")
+    assert callable(ff.evolve) and ff.evolve.__module__ == "fieldflow.evolve"
