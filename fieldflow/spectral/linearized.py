@@ -76,6 +76,11 @@ _STATIONARY = 1e-8
 # ---------------------------------------------------------------------------- input handling
 
 
+def _fft(backend: str) -> Any:
+    """The FFT provider for ``backend``, single-threaded: these 1D transforms are far too short to share."""
+    return get_fft(backend=backend, threads=1)
+
+
 def _coefficients(W: Any, kmax: int) -> np.ndarray:
     """``c_k`` for ``k = 0..kmax`` from an interaction with a ``coefficients`` mapping."""
     coeffs = getattr(W, "coefficients", None)
@@ -227,7 +232,7 @@ def _fourier_coefficients(q: Any, grid: Grid, kmax: int) -> Any:
     """``q̂_k = (2π)^{-1}∫ q e^{-ikθ}`` for ``k = −kmax..kmax`` (index ``k + kmax``), zero beyond the grid."""
     xp = grid.xp
     n = grid.shape[0]
-    qh = get_fft(backend=grid.backend).rfftn(xp.asarray(q, dtype=float), axes=(0,)) / n  # modes 0..n/2
+    qh = _fft(grid.backend).rfftn(xp.asarray(q, dtype=float), axes=(0,)) / n  # modes 0..n/2
     lo = max(1, (2 * n) // 5)
     tail = float(xp.max(xp.abs(qh[lo:])))
     if tail > _RESOLVED * abs(complex(qh[0])):
@@ -302,8 +307,12 @@ class LinearizedOperator:
         if self.sparse:
             raise ValueError("the symmetric form is dense; build the operator with sparse=False")
         xp = self.grid.xp
+        if xp is np:
+            from scipy.linalg import solve_triangular
+        else:  # pragma: no cover - GPU only
+            from cupyx.scipy.linalg import solve_triangular
         R = xp.linalg.cholesky(self.mobility)
-        S = xp.linalg.solve(R, xp.linalg.solve(R, self.stiffness).T).T
+        S = solve_triangular(R, solve_triangular(R, self.stiffness, lower=True).T, lower=True).T
         return 0.5 * (S + S.T), R
 
     @property
@@ -339,7 +348,7 @@ class LinearizedOperator:
         xp, n = self.grid.xp, self.grid.shape[0]
         if self.modes >= n // 2:
             raise ValueError(f"Grid.torus({n}) resolves modes < {n // 2}, the operator keeps {self.modes}; use a finer grid")
-        uh = get_fft(backend=self.grid.backend).rfftn(xp.asarray(u, dtype=float), axes=(-1,)) / n
+        uh = _fft(self.grid.backend).rfftn(xp.asarray(u, dtype=float), axes=(-1,)) / n
         part = uh[..., 1 : self.modes + 1]
         return xp.concatenate([2 * part.real, -2 * part.imag], axis=-1)
 
@@ -359,14 +368,14 @@ class LinearizedOperator:
         P = n // 2 - 1
         kmax = P + N
         qhat = _fourier_coefficients(self.q, self.grid, kmax)
-        T = _Assembler(kmax, xp, sparse=False).toeplitz(qhat, P, N)
-        m = xp.asarray(np.arange(-P, P + 1, dtype=float))
+        T = _Assembler(kmax, xp, sparse=False).toeplitz(qhat, P, N)[P:]  # rows: modes 0..P
+        m = xp.asarray(np.arange(0, P + 1, dtype=float))
         k = xp.asarray(np.arange(-N, N + 1, dtype=float))
-        uh = m[:, None] * (T @ (k[:, None] * phi))  # modes −P..P
-        full = xp.zeros((n, x.shape[1]), dtype=complex)
-        full[xp.asarray(np.arange(-P, P + 1) % n)] = uh
-        u = get_fft(backend=self.grid.backend).ifftn(full, axes=(0,)).real * n
-        return u[:, 0] if single else u.T
+        uh = m[:, None] * (T @ (k[:, None] * phi))  # modes 0..P of the real function u
+        full = xp.zeros((n // 2 + 1, x.shape[1]), dtype=complex)
+        full[: P + 1] = uh
+        u = _fft(self.grid.backend).irfftn(full.T * n, s=(n,), axes=(-1,))
+        return u[0] if single else u
 
 
 def linearized_operator(W: Any, K: float, q: Any, modes: int | None = None, grid: Grid | None = None,
@@ -425,15 +434,19 @@ def linearized_operator(W: Any, K: float, q: Any, modes: int | None = None, grid
     L = K * math.pi * asm.scale(asm.scale(Tq, right=n_N * cfull[np.abs(np.arange(-N, N + 1))]) + asm.toeplitz(kcq, N, N), left=n_N)
     L = L + asm.scale(asm.toeplitz(xp.asarray((offsets == 0).astype(complex)), N, N), left=-0.5 * n_N**2)
     A = asm.scale(Tq, n_N, n_N)
-    # form b / (2π) = −½ Gᴴ T_big G + πK Eᴴ C E  with  G = −D² + T_ℓ D i,  E = D_M T_q D
-    P = N + M
-    G = asm.scale(asm.toeplitz(ell, P, N), right=1j * n_N)
-    G = G + asm.scale(asm.toeplitz(xp.asarray((offsets == 0).astype(complex)), P, N), right=-(n_N**2))
-    T_big = asm.toeplitz(qhat, P, P)
+    # form b / (2π) = −½ Gᴴ T_q G + πK Eᴴ C E  with  Gφ = φ'' + ℓφ' = (−D² + T_ℓ iD) φ  and  E = D_M T_q D.
+    # ℓ has modes |k| ≤ M, so every product of Toeplitz factors below is the exact Toeplitz matrix of the
+    # convolved symbols (no truncation):  Gᴴ T_q G = D²T_qD² − iD²T_{qℓ}D + iDT_{ℓq}D² + DT_{ℓqℓ}D.
+    ell_M = ell[kmax - M : kmax + M + 1]
+    q_ell = xp.convolve(qhat, ell_M, mode="same")        # (qℓ)^, exact for |k| ≤ kmax − M
+    ell_q_ell = xp.convolve(q_ell, ell_M, mode="same")   # (ℓqℓ)^, exact for |k| ≤ kmax − 2M = 2N
+    T_qell = asm.toeplitz(q_ell, N, N)
+    GTG = (asm.scale(Tq, n_N**2, n_N**2) + 1j * (asm.scale(T_qell, n_N, n_N**2) - asm.scale(T_qell, n_N**2, n_N))
+           + asm.scale(asm.toeplitz(ell_q_ell, N, N), n_N, n_N))
     k_M = np.arange(-M, M + 1)
     E = asm.scale(asm.toeplitz(qhat, M, N), k_M.astype(complex), n_N)
     CE = asm.scale(E, left=cfull[np.abs(k_M)].astype(complex))
-    B = -0.5 * (G.conj().T @ (T_big @ G)) + math.pi * K * (E.conj().T @ CE)
+    B = -0.5 * GTG + math.pi * K * (E.conj().T @ CE)
     matrix = asm.to_real(L, N)
     mobility = asm.to_real(A, N)
     stiffness = asm.to_real(B, N)
@@ -441,3 +454,218 @@ def linearized_operator(W: Any, K: float, q: Any, modes: int | None = None, grid
         mobility = 0.5 * (mobility + mobility.T)
         stiffness = 0.5 * (stiffness + stiffness.T)
     return LinearizedOperator(W, K, q, grid, N, matrix, mobility, stiffness, residual, sparse, qhat)
+
+
+# ---------------------------------------------------------------------------- the spectrum
+
+
+@dataclass
+class LinearizedSpectrum:
+    """Converged leading eigenvalues and eigenfunctions of ``L_q``.
+
+    Attributes
+    ----------
+    eigenvalues : ndarray
+        The converged leading eigenvalues, real, in decreasing order (1/time).
+    eigenfunctions : ndarray, shape (k, n)
+        Eigenfunctions on the grid of ``q``, orthonormal in ``⟨u, v⟩_{A^{-1}} = ∫ q φ_u' φ_v'``;
+        the zero mode is oriented along ``+q'``, the others have their largest value positive.
+    errors : ndarray
+        ``|λ(N) − λ(N₂)|`` between the two resolutions, the error estimate of each eigenvalue.
+    zero_mode : int or None
+        Index of the eigenvalue 0 (eigenfunction ∝ ``q'``) for a non-uniform ``q``; ``None`` at the
+        uniform state.
+    spectral_gap : float
+        ``−max{λ : λ not the zero mode}``: the distance from 0 to the rest of the spectrum when
+        ``q`` is linearly stable; negative when ``q`` is linearly unstable.
+    n_converged : int
+        How many leading eigenvalues agreed between the two resolutions to ``rtol`` (all later
+        ones are rejected as unconverged or spurious).
+    modes : tuple of int
+        The two resolutions ``(N, N₂)``; the reported eigenvalues are those of ``N₂``.
+    method : {"dense", "sparse"}
+    q, grid, W, K
+        The state and problem.
+    operator : LinearizedOperator
+        The operator at ``N₂`` modes.
+    """
+
+    eigenvalues: np.ndarray
+    eigenfunctions: np.ndarray
+    errors: np.ndarray
+    zero_mode: int | None
+    spectral_gap: float
+    n_converged: int
+    modes: tuple[int, int]
+    method: str
+    q: Any = field(repr=False)
+    grid: Grid = field(repr=False)
+    W: Any = field(repr=False)
+    K: float = 0.0
+    operator: LinearizedOperator | None = field(default=None, repr=False)
+
+
+def _dense_pencil(B: Any, A: Any, xp: Any, vectors: bool = True) -> tuple[np.ndarray, Any]:
+    """Eigenpairs of ``B x = λ A x`` (``A`` SPD), decreasing ``λ``, ``xᵀ A x = 1``.
+
+    NumPy: LAPACK's generalised symmetric solver (``scipy.linalg.eigh``); CuPy: Cholesky
+    ``A = R Rᵀ`` and ``eigh`` of ``R⁻¹ B R⁻ᵀ``.
+    """
+    if xp is np:
+        import scipy.linalg as sla
+
+        if not vectors:
+            return sla.eigh(B, A, eigvals_only=True)[::-1], None
+        lam, X = sla.eigh(B, A)
+        return lam[::-1], X[:, ::-1]
+    from cupyx.scipy.linalg import solve_triangular  # pragma: no cover - GPU only
+
+    R = xp.linalg.cholesky(A)
+    S = solve_triangular(R, solve_triangular(R, B, lower=True).T, lower=True).T
+    lam, V = xp.linalg.eigh(0.5 * (S + S.T))
+    X = solve_triangular(R, V, lower=True, trans="T") if vectors else None
+    return to_numpy(lam)[::-1], (X[:, ::-1] if vectors else None)
+
+
+def _sparse_pencil(B: Any, A: Any, k: int, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` eigenpairs of ``B x = λ A x`` nearest ``sigma`` (shift-invert Lanczos), decreasing ``λ``."""
+    from scipy.sparse.linalg import eigsh
+
+    k = min(k, A.shape[0] - 2)
+    lam, X = eigsh(B.tocsc(), k=k, M=A.tocsc(), sigma=sigma, which="LM")
+    order = np.argsort(-lam)
+    return lam[order], X[:, order]
+
+
+def _converged_count(fine: np.ndarray, coarse: np.ndarray, rtol: float) -> tuple[int, np.ndarray]:
+    """Length of the leading run of ``fine`` eigenvalues that have a ``coarse`` partner within ``rtol``."""
+    errors = np.abs(coarse[None, :] - fine[:, None]).min(axis=1) if coarse.size else np.full(fine.shape, np.inf)
+    ok = errors <= rtol * np.maximum(1.0, np.abs(fine))
+    return (int(np.argmin(ok)) if not ok.all() else ok.size), errors
+
+
+def linearized_spectrum(
+    W: Any,
+    K: float,
+    q: Any = None,
+    modes: int = 64,
+    *,
+    count: int | None = None,
+    rtol: float = 1e-8,
+    method: str = "auto",
+    n: int | None = None,
+) -> LinearizedSpectrum:
+    """Leading spectrum of ``L_q`` with unconverged eigenvalues rejected by a second resolution.
+
+    Solves the symmetric pencil ``b = λ a`` of the Rayleigh–Ritz form (see the module docstring)
+    at ``N₂ = N + max(4, N/4)`` modes and at ``N`` modes (a principal sub-pencil, so one assembly
+    serves both), and keeps the leading eigenvalues whose ``N`` and ``N₂`` values agree to
+    ``rtol·max(1, |λ|)``.
+
+    Parameters
+    ----------
+    W : fieldflow.interactions.Fourier
+    K : float
+        Coupling (> 0).
+    q : array or StationaryState, optional
+        Stationary density on ``Grid.torus``; default: the free-energy minimiser
+        (:func:`fieldflow.spectral.free_energy_minimizer` with ``n`` nodes).
+    modes : int
+        ``N``, the coarser of the two resolutions.
+    count : int, optional
+        Return at most this many eigenvalues (the sparse solver computes ``count + 2``; default 8).
+    rtol : float
+        Agreement required between the two resolutions.
+    method : {"auto", "dense", "sparse"}
+        ``"dense"``: all eigenpairs (Cholesky + symmetric eigensolver, NumPy or CuPy).
+        ``"sparse"``: banded sparse assembly and shift-invert Lanczos (scipy ``eigsh``) for the
+        ``count`` eigenvalues nearest a shift above the spectrum.  ``"auto"``: dense for
+        ``2N₂ ≤ 600``.
+    n : int, optional
+        Grid points used to compute ``q`` when it is omitted.
+
+    Returns
+    -------
+    LinearizedSpectrum
+
+    Raises
+    ------
+    ValueError
+        Bad parameters, a non-stationary or under-resolved ``q``, no converged eigenvalue, or a
+        non-uniform ``q`` whose zero mode was not found (increase ``modes``).
+    """
+    K = _check_coupling(K)
+    N = _check_modes(modes)
+    if method not in ("auto", "dense", "sparse"):
+        raise ValueError(f"method must be 'auto', 'dense' or 'sparse', got {method!r}")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1):
+        raise ValueError(f"count must be a positive integer, got {count!r}")
+    if not 0 < rtol < 1:
+        raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
+    if q is None:
+        from .stationary import free_energy_minimizer
+
+        q = free_energy_minimizer(W, K, n=n)
+    N2 = N + max(4, N // 4)
+    if method == "auto":
+        method = "dense" if 2 * N2 <= _DENSE_MAX else "sparse"
+    op = linearized_operator(W, K, q, modes=N2, sparse=method == "sparse")
+    xp = op.grid.xp
+    sub = np.concatenate([np.arange(N), N2 + np.arange(N)])
+    if method == "dense":
+        isub = xp.asarray(sub)
+        lam_c, _ = _dense_pencil(op.stiffness[isub][:, isub], op.mobility[isub][:, isub], xp, vectors=False)
+        lam, X = _dense_pencil(op.stiffness, op.mobility, xp)
+    else:
+        k = (count or 8) + 2
+        small = np.concatenate([np.arange(16), N2 + np.arange(16)])
+        top, _ = _dense_pencil(op.stiffness[small][:, small].toarray(), op.mobility[small][:, small].toarray(), np, False)
+        sigma = float(top[0]) + 0.5 * (1 + abs(float(top[0])))  # Ritz values lie below the true ones
+        lam_c, _ = _sparse_pencil(op.stiffness[sub][:, sub], op.mobility[sub][:, sub], k, sigma)
+        lam, X = _sparse_pencil(op.stiffness, op.mobility, k, sigma)
+        X = xp.asarray(X)
+    n_conv, errors = _converged_count(lam, lam_c, rtol)
+    if n_conv == 0:
+        raise ValueError(
+            f"no eigenvalue of L_q agreed between {N} and {N2} modes to rtol={rtol:g} "
+            f"(top values {lam_c[0]:.6g} and {lam[0]:.6g}); increase modes"
+        )
+    keep = min(n_conv, count) if count is not None else n_conv
+    lam, errors, X = lam[:keep], errors[:keep], X[:, :keep]
+    # eigenfunctions u = Aφ, normalised to ⟨u, u⟩_{A^{-1}} = π xᵀ A_N x = 1
+    U = to_numpy(op.mobility_to_grid(X / math.sqrt(math.pi)))
+    grid = op.grid
+    qhat = to_numpy(op._qhat)
+    kq = (len(qhat) - 1) // 2
+    zero = None
+    dq = _derivative(to_numpy(op.q))
+    if np.abs(qhat[kq + 1 :]).max() > 1e-10 * abs(qhat[kq]):
+        zero = int(np.argmin(np.abs(lam)))
+        u = U[zero]
+        corr = float(u @ dq) / (np.linalg.norm(u) * np.linalg.norm(dq))
+        if abs(corr) < 1 - 1e-6 or abs(lam[zero]) > 1e-6 * max(1.0, abs(lam).max()):
+            raise ValueError(
+                f"the zero mode q' of the non-uniform state was not resolved (eigenvalue {lam[zero]:.3e}, "
+                f"correlation with q' {corr:.8f}); increase modes"
+            )
+    for j in range(keep):
+        ref = float(U[j] @ dq) if j == zero else float(U[j][np.argmax(np.abs(U[j]))])
+        if ref < 0:
+            U[j] = -U[j]
+    rest = np.delete(lam, zero) if zero is not None else lam
+    if rest.size == 0:
+        raise ValueError(f"only the zero mode converged between {N} and {N2} modes; increase modes")
+    return LinearizedSpectrum(
+        eigenvalues=lam, eigenfunctions=U, errors=errors, zero_mode=zero, spectral_gap=float(-rest.max()),
+        n_converged=n_conv, modes=(N, N2), method=method, q=op.q, grid=grid, W=W, K=K, operator=op,
+    )
+
+
+def _derivative(f: np.ndarray) -> np.ndarray:
+    """Spectral derivative of a periodic grid function on ``[0, 2π)``."""
+    n = f.shape[-1]
+    fft = _fft("numpy")
+    k = np.arange(n // 2 + 1, dtype=float)
+    if n % 2 == 0:
+        k[-1] = 0.0  # the Nyquist mode has no derivative
+    return fft.irfftn(1j * k * fft.rfftn(f, axes=(-1,)), s=(n,), axes=(-1,))
