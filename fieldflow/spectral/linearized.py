@@ -469,7 +469,9 @@ class LinearizedSpectrum:
         The converged leading eigenvalues, real, in decreasing order (1/time).
     eigenfunctions : ndarray, shape (k, n)
         Eigenfunctions on the grid of ``q``, orthonormal in ``⟨u, v⟩_{A^{-1}} = ∫ q φ_u' φ_v'``;
-        the zero mode is oriented along ``+q'``, the others have their largest value positive.
+        the zero mode is oriented along ``+q'``, the others so that the first significant Fourier
+        coefficient (order ``cos θ, sin θ, cos 2θ, ...``) of their potential ``φ`` (``u = −(qφ')'``)
+        is positive.
     errors : ndarray
         ``|λ(N) − λ(N₂)|`` between the two resolutions, the error estimate of each eigenvalue.
     zero_mode : int or None
@@ -648,8 +650,12 @@ def linearized_spectrum(
                 f"the zero mode q' of the non-uniform state was not resolved (eigenvalue {lam[zero]:.3e}, "
                 f"correlation with q' {corr:.8f}); increase modes"
             )
+    # orientation: the zero mode along +q'; the others with the first significant Fourier
+    # coefficient of their potential φ (order a_1, b_1, a_2, b_2, ...) positive
+    Xh = to_numpy(X).reshape(2, N2, keep).transpose(1, 0, 2).reshape(2 * N2, keep)
     for j in range(keep):
-        ref = float(U[j] @ dq) if j == zero else float(U[j][np.argmax(np.abs(U[j]))])
+        col = Xh[:, j]
+        ref = float(U[j] @ dq) if j == zero else col[np.argmax(np.abs(col) > 1e-6 * np.abs(col).max())]
         if ref < 0:
             U[j] = -U[j]
     rest = np.delete(lam, zero) if zero is not None else lam
