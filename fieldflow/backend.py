@@ -183,6 +183,9 @@ class _PyFFTW(FFT):
                 a = a.astype(np.float64)
         elif a.dtype.kind != "c":
             a = a.astype(np.complex128, copy=False)
+        elif kind == "irfftn":
+            # FFTW's complex-to-real transforms overwrite their input; never destroy the caller's array
+            a = a.copy()
         plan = self._plan(kind, a, s, axes)
         out = self._pyfftw.empty_aligned(plan.output_shape, dtype=plan.output_dtype)
         plan(a, out)

@@ -21,6 +21,10 @@ Linear equations (``pde.linear_operator`` not ``None``) use sparse LU factorisat
 Nonlinear ones use Newton's method with ``pde.jacobian`` (sparse direct) or, without it,
 Jacobian-free Newton–GMRES with ``pde.jvp``.
 
+``"etdrk4"``
+    Exponential time differencing RK4 (:mod:`fieldflow.steppers_etd`) for semilinear
+    equations diagonal in Fourier space; imported when first asked for.
+
 An equation may also provide its own stepper object (e.g. an IMEX or exponential integrator):
 any object with the :class:`Stepper` interface can be passed as ``evolve(method=...)``.
 """
@@ -35,7 +39,7 @@ import numpy as np
 
 from .pdes.base import PDE
 
-__all__ = ["Stepper", "StepResult", "SSPRK3", "BackwardEuler", "TRBDF2", "make_stepper", "STEPPERS"]
+__all__ = ["Stepper", "StepResult", "SSPRK3", "BackwardEuler", "TRBDF2", "make_stepper", "STEPPERS", "LAZY_STEPPERS"]
 
 
 @dataclass
@@ -265,12 +269,21 @@ class TRBDF2(Stepper):
 
 STEPPERS: dict[str, type[Stepper]] = {"ssprk3": SSPRK3, "euler": BackwardEuler, "trbdf2": TRBDF2}
 
+#: steppers that live in their own modules, imported when first asked for: name -> (module, class)
+LAZY_STEPPERS: dict[str, tuple[str, str]] = {"etdrk4": ("fieldflow.steppers_etd", "ETDRK4")}
+
 
 def make_stepper(method: str | Stepper | None, pde: PDE, **options: Any) -> Stepper:
-    """A stepper by name (``"ssprk3"``, ``"euler"``, ``"trbdf2"``), or the given instance."""
+    """A stepper by name (``"ssprk3"``, ``"euler"``, ``"trbdf2"``, ``"etdrk4"``), or the given instance."""
     if isinstance(method, Stepper):
         return method
     name = method or pde.default_method
+    if name in LAZY_STEPPERS and name not in STEPPERS:
+        import importlib
+
+        module, cls = LAZY_STEPPERS[name]
+        STEPPERS[name] = getattr(importlib.import_module(module), cls)
     if name not in STEPPERS:
-        raise ValueError(f"unknown method {name!r}; choose one of {sorted(STEPPERS)} or pass a Stepper")
+        raise ValueError(f"unknown method {name!r}; choose one of {sorted(set(STEPPERS) | set(LAZY_STEPPERS))} "
+                         "or pass a Stepper")
     return STEPPERS[name](pde, **options)
