@@ -9,11 +9,17 @@
 from .phase import (CriticalCoupling, coupling_ratio, critical_coupling, kuramoto_daido_m_star, linear_threshold,
                     phase_diagram)
 from .stationary import StationaryState, default_resolution, free_energy_minimizer, stationary_states
-from .linearized import LinearizedOperator, LinearizedSpectrum, linearized_operator, linearized_spectrum, uniform_eigenvalues
 
 __all__ = [
     "StationaryState", "stationary_states", "free_energy_minimizer", "default_resolution",
     "CriticalCoupling", "critical_coupling", "phase_diagram", "linear_threshold", "coupling_ratio",
     "kuramoto_daido_m_star",
 ]
-__all__ += ["LinearizedOperator", "LinearizedSpectrum", "linearized_operator", "linearized_spectrum", "uniform_eigenvalues"]
+
+# the linearised operator L_q and its spectral gap
+from .linearized import (LinearizedOperator, LinearizedSpectrum, linearized_operator, linearized_spectrum,  # noqa: E402
+                         uniform_eigenvalues)
+from .relaxation import relaxation_rate  # noqa: E402
+
+__all__ += ["LinearizedOperator", "LinearizedSpectrum", "linearized_operator", "linearized_spectrum", "uniform_eigenvalues",
+            "relaxation_rate"]
