@@ -37,8 +37,13 @@ Hessian ``H`` symmetric.  So ``L_q`` is self-adjoint in the weighted ``H^{-1}`` 
 ``1..N`` both forms are evaluated *exactly* from ``q̂`` — a Rayleigh–Ritz method: its eigenvalues
 are real, approach the true ones from below as ``N`` grows, and never appear above them.  With
 ``a = R Rᵀ`` (Cholesky), ``S = R^{-1} b R^{-T}`` is the symmetric matrix of ``L_q`` in an
-``⟨·,·⟩_{A^{-1}}``-orthonormal basis.  Unlike ``H`` itself (which contains ``1/q``, as large as
-``e^{4K Σ|c_k|}``), only ``q`` and ``ℓ`` enter, so the form stays well conditioned.
+``⟨·,·⟩_{A^{-1}}``-orthonormal basis.  Only ``q`` and ``ℓ`` enter (never ``1/q``), but the
+mobility itself has condition number ``≈ N² max q / min q`` (up to ``e^{4K Σ|c_k|}``), and the
+potentials ``φ`` of the eigenfunctions grow like ``1/q`` where ``q`` is small; so the symmetric
+form is accurate for moderately concentrated states (``max q / min q ≲ 1e6``), while the direct
+Galerkin matrix ``L_N``, which involves ``q`` only, converges exponentially to round-off for any
+resolved ``q``.  :func:`linearized_spectrum` therefore solves ``L_N x = λx`` (and reports the
+imaginary parts, round-off), and the tests check both forms against each other.
 
 Units: ``θ`` in radians, ``q`` in 1/radian, eigenvalues in 1/time (the time of the PDE).
 """
@@ -280,10 +285,10 @@ class LinearizedOperator:
         The Galerkin matrix ``L_N`` of ``L_q`` (coefficients of ``u`` to those of ``L_q u``).
     mobility : array
         The Galerkin matrix of ``A v = −(q v')'``; symmetric positive definite, and
-        ``π xᵀ mobility y = ∫ q φ_x' φ_y'`` is the form ``a``.
+        ``π xᵀ mobility y = ∫ q φ_x' φ_y'`` is the form ``a`` (computed on first use).
     stiffness : array
         The symmetric matrix of the form ``b(ψ, φ) = ⟨ψ, L_q Aφ⟩`` (divided by π), exact for
-        ``ψ, φ`` in the span of the modes ``1..N``.
+        ``ψ, φ`` in the span of the modes ``1..N`` (computed on first use).
     stationarity_residual : float
         ``max_k |(½q' − K q (W'*q))^_k| / q̂_0``.
     sparse : bool
@@ -296,11 +301,51 @@ class LinearizedOperator:
     grid: Grid
     modes: int
     matrix: Any
-    mobility: Any
-    stiffness: Any
     stationarity_residual: float
     sparse: bool = False
     _qhat: Any = field(default=None, repr=False)
+    _c: np.ndarray = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ the symmetric (Ritz) forms
+    @property
+    def _asm(self) -> "_Assembler":
+        return _Assembler((len(self._c) - 1), self.grid.xp, self.sparse)
+
+    @cached_property
+    def mobility(self) -> Any:
+        """The Galerkin matrix of ``A v = −(q v')'``: ``(A)_{mn} = m n q̂_{m−n}`` (symmetric positive definite)."""
+        asm, N = self._asm, self.modes
+        n_N = np.arange(-N, N + 1).astype(complex)
+        A = asm.to_real(asm.scale(asm.toeplitz(self._qhat, N, N), n_N, n_N), N)
+        return A if self.sparse else 0.5 * (A + A.T)
+
+    @cached_property
+    def stiffness(self) -> Any:
+        """The symmetric matrix of the form ``b(ψ, φ) = ⟨ψ, L_q Aφ⟩`` (divided by π), exact on the modes ``1..N``.
+
+        ``b/(2π) = −½ Gᴴ T_q G + πK Eᴴ C E`` with ``Gφ = φ'' + ℓφ' = (−D² + T_ℓ iD)φ`` and
+        ``E = D_M T_q D`` (``D = diag(n)``, ``C = diag(c_|k|)``, ``|k| ≤ M``).  ``ℓ`` has modes
+        ``|k| ≤ M``, so every product of Toeplitz factors is the exact Toeplitz matrix of the
+        convolved symbols: ``Gᴴ T_q G = D²T_qD² − iD²T_{qℓ}D + iDT_{ℓq}D² + DT_{ℓqℓ}D``.
+        """
+        asm, N, K, xp, qhat, c = self._asm, self.modes, self.K, self.grid.xp, self._qhat, self._c
+        kmax = len(c) - 1
+        M = _max_mode(self.W)
+        offsets = np.arange(-kmax, kmax + 1)
+        ell = xp.asarray(2j * K * math.pi * offsets * c[np.abs(offsets)]) * qhat  # ℓ̂_k, ℓ = 2K W'*q = (log q)'
+        ell_M = ell[kmax - M : kmax + M + 1]
+        q_ell = xp.convolve(qhat, ell_M, mode="same")        # (qℓ)^, exact for |k| ≤ kmax − M
+        ell_q_ell = xp.convolve(q_ell, ell_M, mode="same")   # (ℓqℓ)^, exact for |k| ≤ kmax − 2M = 2N
+        n_N = np.arange(-N, N + 1).astype(complex)
+        T_qell = asm.toeplitz(q_ell, N, N)
+        GTG = (asm.scale(asm.toeplitz(qhat, N, N), n_N**2, n_N**2)
+               + 1j * (asm.scale(T_qell, n_N, n_N**2) - asm.scale(T_qell, n_N**2, n_N))
+               + asm.scale(asm.toeplitz(ell_q_ell, N, N), n_N, n_N))
+        k_M = np.arange(-M, M + 1)
+        E = asm.scale(asm.toeplitz(qhat, M, N), k_M.astype(complex), n_N)
+        CE = asm.scale(E, left=c[np.abs(k_M)].astype(complex))
+        B = asm.to_real(-0.5 * GTG + math.pi * K * (E.conj().T @ CE), N)
+        return B if self.sparse else 0.5 * (B + B.T)
 
     @cached_property
     def _symmetrized(self) -> tuple[Any, Any]:
@@ -424,36 +469,13 @@ def linearized_operator(W: Any, K: float, q: Any, modes: int | None = None, grid
         )
     asm = _Assembler(kmax, xp, sparse)
     offsets = np.arange(-kmax, kmax + 1)
-    ck = cfull[np.abs(offsets)]
-    # symbols (indexed by offset + kmax) of the Toeplitz factors
-    kcq = xp.asarray(offsets * ck) * qhat                       # k c_|k| q̂_k
-    ell = xp.asarray(2j * K * math.pi * offsets * ck) * qhat     # ℓ̂_k, ℓ = 2K W'*q = (log q)'
+    kcq = xp.asarray(offsets * cfull[np.abs(offsets)]) * qhat  # symbol k c_|k| q̂_k
     n_N = np.arange(-N, N + 1).astype(complex)
-    Tq = asm.toeplitz(qhat, N, N)
     # direct Galerkin L_N = −½D² + Kπ D (T_q D C + T_{kcq}),  D = diag(n), C = diag(c_|n|)
-    L = K * math.pi * asm.scale(asm.scale(Tq, right=n_N * cfull[np.abs(np.arange(-N, N + 1))]) + asm.toeplitz(kcq, N, N), left=n_N)
+    L = K * math.pi * asm.scale(asm.scale(asm.toeplitz(qhat, N, N), right=n_N * cfull[np.abs(np.arange(-N, N + 1))])
+                                + asm.toeplitz(kcq, N, N), left=n_N)
     L = L + asm.scale(asm.toeplitz(xp.asarray((offsets == 0).astype(complex)), N, N), left=-0.5 * n_N**2)
-    A = asm.scale(Tq, n_N, n_N)
-    # form b / (2π) = −½ Gᴴ T_q G + πK Eᴴ C E  with  Gφ = φ'' + ℓφ' = (−D² + T_ℓ iD) φ  and  E = D_M T_q D.
-    # ℓ has modes |k| ≤ M, so every product of Toeplitz factors below is the exact Toeplitz matrix of the
-    # convolved symbols (no truncation):  Gᴴ T_q G = D²T_qD² − iD²T_{qℓ}D + iDT_{ℓq}D² + DT_{ℓqℓ}D.
-    ell_M = ell[kmax - M : kmax + M + 1]
-    q_ell = xp.convolve(qhat, ell_M, mode="same")        # (qℓ)^, exact for |k| ≤ kmax − M
-    ell_q_ell = xp.convolve(q_ell, ell_M, mode="same")   # (ℓqℓ)^, exact for |k| ≤ kmax − 2M = 2N
-    T_qell = asm.toeplitz(q_ell, N, N)
-    GTG = (asm.scale(Tq, n_N**2, n_N**2) + 1j * (asm.scale(T_qell, n_N, n_N**2) - asm.scale(T_qell, n_N**2, n_N))
-           + asm.scale(asm.toeplitz(ell_q_ell, N, N), n_N, n_N))
-    k_M = np.arange(-M, M + 1)
-    E = asm.scale(asm.toeplitz(qhat, M, N), k_M.astype(complex), n_N)
-    CE = asm.scale(E, left=cfull[np.abs(k_M)].astype(complex))
-    B = -0.5 * GTG + math.pi * K * (E.conj().T @ CE)
-    matrix = asm.to_real(L, N)
-    mobility = asm.to_real(A, N)
-    stiffness = asm.to_real(B, N)
-    if not sparse:
-        mobility = 0.5 * (mobility + mobility.T)
-        stiffness = 0.5 * (stiffness + stiffness.T)
-    return LinearizedOperator(W, K, q, grid, N, matrix, mobility, stiffness, residual, sparse, qhat)
+    return LinearizedOperator(W, K, q, grid, N, asm.to_real(L, N), residual, sparse, qhat, cfull)
 
 
 # ---------------------------------------------------------------------------- the spectrum
@@ -467,15 +489,14 @@ class LinearizedSpectrum:
     ----------
     eigenvalues : ndarray
         The converged leading eigenvalues, real, in decreasing order (1/time).
-    eigenfunctions : ndarray, shape (k, n)
-        Eigenfunctions on the grid of ``q``, orthonormal in ``⟨u, v⟩_{A^{-1}} = ∫ q φ_u' φ_v'``;
-        the zero mode is oriented along ``+q'``, the others so that the first significant Fourier
-        coefficient (order ``cos θ, sin θ, cos 2θ, ...``) of their potential ``φ`` (``u = −(qφ')'``)
-        is positive.
+    eigenfunctions : ndarray, shape (k, n), or None
+        Eigenfunctions on the grid of ``q``, normalised in ``L²`` (``∫u² = 1``); the zero mode is
+        oriented along ``+q'``, the others so that their first significant Fourier coefficient
+        (order ``cos θ, sin θ, cos 2θ, ...``) is positive.
     errors : ndarray
         ``|λ(N) − λ(N₂)|`` between the two resolutions, the error estimate of each eigenvalue.
     zero_mode : int or None
-        Index of the eigenvalue 0 (eigenfunction ∝ ``q'``) for a non-uniform ``q``; ``None`` at the
+        Index of the eigenvalue 0 (eigenvector ∝ ``q'``) for a non-uniform ``q``; ``None`` at the
         uniform state.
     spectral_gap : float
         ``−max{λ : λ not the zero mode}``: the distance from 0 to the rest of the spectrum when
@@ -483,6 +504,8 @@ class LinearizedSpectrum:
     n_converged : int
         How many leading eigenvalues agreed between the two resolutions to ``rtol`` (all later
         ones are rejected as unconverged or spurious).
+    imaginary : float
+        Largest ``|Im λ|`` among the reported eigenvalues (round-off; the spectrum is real).
     modes : tuple of int
         The two resolutions ``(N, N₂)``; the reported eigenvalues are those of ``N₂``.
     method : {"dense", "sparse"}
@@ -493,11 +516,12 @@ class LinearizedSpectrum:
     """
 
     eigenvalues: np.ndarray
-    eigenfunctions: np.ndarray
+    eigenfunctions: np.ndarray | None
     errors: np.ndarray
     zero_mode: int | None
     spectral_gap: float
     n_converged: int
+    imaginary: float
     modes: tuple[int, int]
     method: str
     q: Any = field(repr=False)
@@ -507,43 +531,56 @@ class LinearizedSpectrum:
     operator: LinearizedOperator | None = field(default=None, repr=False)
 
 
-def _dense_pencil(B: Any, A: Any, xp: Any, vectors: bool = True) -> tuple[np.ndarray, Any]:
-    """Eigenpairs of ``B x = λ A x`` (``A`` SPD), decreasing ``λ``, ``xᵀ A x = 1``.
+def _sorted(lam: np.ndarray, X: Any = None) -> tuple[np.ndarray, Any]:
+    order = np.argsort(-lam.real, kind="stable")
+    return lam[order], (None if X is None else X[:, order])
 
-    NumPy: LAPACK's generalised symmetric solver (``scipy.linalg.eigh``); CuPy: Cholesky
-    ``A = R Rᵀ`` and ``eigh`` of ``R⁻¹ B R⁻ᵀ``.
+
+def _dense_eig(L: Any, vectors: bool, even: bool = False) -> tuple[np.ndarray, Any]:
+    """Eigenpairs of the real matrix ``L`` (host LAPACK ``geev``), by decreasing real part.
+
+    ``even``: ``L`` is block diagonal in the ``(cos, sin)`` basis (an even ``q`` keeps parity), and
+    the two halves are solved separately (4× less work).
     """
-    if xp is np:
-        import scipy.linalg as sla
+    import scipy.linalg as sla
 
-        if not vectors:
-            return sla.eigh(B, A, eigvals_only=True)[::-1], None
-        lam, X = sla.eigh(B, A)
-        return lam[::-1], X[:, ::-1]
-    from cupyx.scipy.linalg import solve_triangular  # pragma: no cover - GPU only
+    L = to_numpy(L)
+    if even:
+        h = L.shape[0] // 2
+        blocks = [_dense_eig(L[:h, :h], vectors), _dense_eig(L[h:, h:], vectors)]
+        lam = np.concatenate([b[0] for b in blocks])
+        X = None
+        if vectors:
+            X = np.zeros((2 * h, 2 * h), dtype=complex)
+            X[:h, :h], X[h:, h:] = blocks[0][1], blocks[1][1]
+        return _sorted(lam, X)
+    if not vectors:
+        return _sorted(sla.eigvals(L))
+    return _sorted(*sla.eig(L))
 
-    R = xp.linalg.cholesky(A)
-    S = solve_triangular(R, solve_triangular(R, B, lower=True).T, lower=True).T
-    lam, V = xp.linalg.eigh(0.5 * (S + S.T))
-    X = solve_triangular(R, V, lower=True, trans="T") if vectors else None
-    return to_numpy(lam)[::-1], (X[:, ::-1] if vectors else None)
 
+def _sparse_eig(L: Any, k: int, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` eigenpairs of the sparse ``L`` nearest ``sigma`` (shift-invert Arnoldi), by decreasing real part."""
+    from scipy.sparse.linalg import eigs
 
-def _sparse_pencil(B: Any, A: Any, k: int, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` eigenpairs of ``B x = λ A x`` nearest ``sigma`` (shift-invert Lanczos), decreasing ``λ``."""
-    from scipy.sparse.linalg import eigsh
-
-    k = min(k, A.shape[0] - 2)
-    lam, X = eigsh(B.tocsc(), k=k, M=A.tocsc(), sigma=sigma, which="LM")
-    order = np.argsort(-lam)
-    return lam[order], X[:, order]
+    k = min(k, L.shape[0] - 2)
+    return _sorted(*eigs(L.tocsc(), k=k, sigma=sigma, which="LM"))
 
 
 def _converged_count(fine: np.ndarray, coarse: np.ndarray, rtol: float) -> tuple[int, np.ndarray]:
     """Length of the leading run of ``fine`` eigenvalues that have a ``coarse`` partner within ``rtol``."""
-    errors = np.abs(coarse[None, :] - fine[:, None]).min(axis=1) if coarse.size else np.full(fine.shape, np.inf)
+    errors = np.abs(coarse[None, :] - fine[:, None]).min(axis=1)
     ok = errors <= rtol * np.maximum(1.0, np.abs(fine))
     return (int(np.argmin(ok)) if not ok.all() else ok.size), errors
+
+
+def _derivative_coefficients(op: LinearizedOperator) -> np.ndarray:
+    """Real-basis coefficients of ``q'`` on the modes ``1..N``: ``(q')^_n = i n q̂_n``."""
+    qhat = to_numpy(op._qhat)
+    kq = (len(qhat) - 1) // 2
+    n = np.arange(1, op.modes + 1)
+    d = 1j * n * qhat[kq + n]
+    return np.concatenate([2 * d.real, -2 * d.imag])
 
 
 def linearized_spectrum(
@@ -556,13 +593,17 @@ def linearized_spectrum(
     rtol: float = 1e-8,
     method: str = "auto",
     n: int | None = None,
+    vectors: bool = True,
 ) -> LinearizedSpectrum:
-    """Leading spectrum of ``L_q`` with unconverged eigenvalues rejected by a second resolution.
+    """Leading spectrum of ``L_q`` with unconverged and spurious eigenvalues rejected by a second resolution.
 
-    Solves the symmetric pencil ``b = λ a`` of the Rayleigh–Ritz form (see the module docstring)
-    at ``N₂ = N + max(4, N/4)`` modes and at ``N`` modes (a principal sub-pencil, so one assembly
-    serves both), and keeps the leading eigenvalues whose ``N`` and ``N₂`` values agree to
-    ``rtol·max(1, |λ|)``.
+    Solves the Fourier–Galerkin eigenproblem ``L_N x = λ x`` at ``N₂ = N + max(4, N/4)`` modes
+    and at ``N`` modes (a principal submatrix, so one assembly serves both), and keeps the leading
+    eigenvalues (by real part) whose ``N`` and ``N₂`` values agree to ``rtol·max(1, |λ|)``.  The
+    eigenvalues are real up to round-off (``L_q`` is self-adjoint in ``⟨·,·⟩_{A^{-1}}``); the
+    largest imaginary part is reported.  The non-symmetric ``L_N`` is used rather than the
+    symmetric form (:attr:`LinearizedOperator.symmetric`) because it involves only ``q``, not
+    the mobility's inverse, whose condition number grows like ``max q / min q`` (``≈ e^{4K Σ c_k}``).
 
     Parameters
     ----------
@@ -579,12 +620,13 @@ def linearized_spectrum(
     rtol : float
         Agreement required between the two resolutions.
     method : {"auto", "dense", "sparse"}
-        ``"dense"``: all eigenpairs (Cholesky + symmetric eigensolver, NumPy or CuPy).
-        ``"sparse"``: banded sparse assembly and shift-invert Lanczos (scipy ``eigsh``) for the
-        ``count`` eigenvalues nearest a shift above the spectrum.  ``"auto"``: dense for
-        ``2N₂ ≤ 600``.
+        ``"dense"``: all eigenpairs (LAPACK).  ``"sparse"``: banded sparse assembly and
+        shift-invert Arnoldi (scipy ``eigs``) for the ``count`` eigenvalues nearest a shift above
+        the spectrum.  ``"auto"``: dense for ``2N₂ ≤ 600``.
     n : int, optional
         Grid points used to compute ``q`` when it is omitted.
+    vectors : bool
+        Evaluate the eigenfunctions on the grid (``False``: ``eigenfunctions`` is ``None``).
 
     Returns
     -------
@@ -594,7 +636,7 @@ def linearized_spectrum(
     ------
     ValueError
         Bad parameters, a non-stationary or under-resolved ``q``, no converged eigenvalue, or a
-        non-uniform ``q`` whose zero mode was not found (increase ``modes``).
+        non-uniform ``q`` whose zero mode was not resolved (increase ``modes``).
     """
     K = _check_coupling(K)
     N = _check_modes(modes)
@@ -612,66 +654,64 @@ def linearized_spectrum(
     if method == "auto":
         method = "dense" if 2 * N2 <= _DENSE_MAX else "sparse"
     op = linearized_operator(W, K, q, modes=N2, sparse=method == "sparse")
-    xp = op.grid.xp
     sub = np.concatenate([np.arange(N), N2 + np.arange(N)])
+    L = op.matrix
     if method == "dense":
-        isub = xp.asarray(sub)
-        lam_c, _ = _dense_pencil(op.stiffness[isub][:, isub], op.mobility[isub][:, isub], xp, vectors=False)
-        lam, X = _dense_pencil(op.stiffness, op.mobility, xp)
+        qhat = to_numpy(op._qhat)
+        even = bool(np.abs(qhat.imag).max() <= 1e-14 * abs(qhat[(len(qhat) - 1) // 2]))
+        lam_c, _ = _dense_eig(to_numpy(L)[np.ix_(sub, sub)], vectors=False, even=even)
+        lam, X = _dense_eig(L, vectors=True, even=even)
     else:
         k = (count or 8) + 2
         small = np.concatenate([np.arange(16), N2 + np.arange(16)])
-        top, _ = _dense_pencil(op.stiffness[small][:, small].toarray(), op.mobility[small][:, small].toarray(), np, False)
-        sigma = float(top[0]) + 0.5 * (1 + abs(float(top[0])))  # Ritz values lie below the true ones
-        lam_c, _ = _sparse_pencil(op.stiffness[sub][:, sub], op.mobility[sub][:, sub], k, sigma)
-        lam, X = _sparse_pencil(op.stiffness, op.mobility, k, sigma)
-        X = xp.asarray(X)
+        top, _ = _dense_eig(L[small][:, small].toarray(), vectors=False)
+        sigma = float(top[0].real) + 0.5 * (1 + abs(float(top[0].real)))
+        lam_c, _ = _sparse_eig(L[sub][:, sub], k, sigma)
+        lam, X = _sparse_eig(L, k, sigma)
     n_conv, errors = _converged_count(lam, lam_c, rtol)
     if n_conv == 0:
         raise ValueError(
             f"no eigenvalue of L_q agreed between {N} and {N2} modes to rtol={rtol:g} "
-            f"(top values {lam_c[0]:.6g} and {lam[0]:.6g}); increase modes"
+            f"(top values {lam_c[0].real:.6g} and {lam[0].real:.6g}); increase modes"
         )
     keep = min(n_conv, count) if count is not None else n_conv
     lam, errors, X = lam[:keep], errors[:keep], X[:, :keep]
-    # eigenfunctions u = Aφ, normalised to ⟨u, u⟩_{A^{-1}} = π xᵀ A_N x = 1
-    U = to_numpy(op.mobility_to_grid(X / math.sqrt(math.pi)))
-    grid = op.grid
-    qhat = to_numpy(op._qhat)
-    kq = (len(qhat) - 1) // 2
+    imaginary = float(np.abs(lam.imag).max())
+    lam = lam.real.copy()
+    # the zero mode: the eigenvector along q' (non-uniform q only)
+    x0 = _derivative_coefficients(op)
     zero = None
-    dq = _derivative(to_numpy(op.q))
-    if np.abs(qhat[kq + 1 :]).max() > 1e-10 * abs(qhat[kq]):
-        zero = int(np.argmin(np.abs(lam)))
-        u = U[zero]
-        corr = float(u @ dq) / (np.linalg.norm(u) * np.linalg.norm(dq))
-        if abs(corr) < 1 - 1e-6 or abs(lam[zero]) > 1e-6 * max(1.0, abs(lam).max()):
+    if np.linalg.norm(x0) > 1e-10 * math.sqrt(op.modes):
+        corr = np.abs(x0 @ X) / (np.linalg.norm(x0) * np.linalg.norm(X, axis=0))
+        zero = int(np.argmax(corr))
+        if corr[zero] < 1 - 1e-6 or abs(lam[zero]) > 1e-6 * max(1.0, abs(lam).max()):
             raise ValueError(
                 f"the zero mode q' of the non-uniform state was not resolved (eigenvalue {lam[zero]:.3e}, "
-                f"correlation with q' {corr:.8f}); increase modes"
+                f"correlation with q' {corr[zero]:.8f}); increase modes"
             )
-    # orientation: the zero mode along +q'; the others with the first significant Fourier
-    # coefficient of their potential φ (order a_1, b_1, a_2, b_2, ...) positive
-    Xh = to_numpy(X).reshape(2, N2, keep).transpose(1, 0, 2).reshape(2 * N2, keep)
-    for j in range(keep):
-        col = Xh[:, j]
-        ref = float(U[j] @ dq) if j == zero else col[np.argmax(np.abs(col) > 1e-6 * np.abs(col).max())]
-        if ref < 0:
-            U[j] = -U[j]
     rest = np.delete(lam, zero) if zero is not None else lam
     if rest.size == 0:
         raise ValueError(f"only the zero mode converged between {N} and {N2} modes; increase modes")
+    U = _eigenfunctions(op, X, x0, zero) if vectors else None
     return LinearizedSpectrum(
         eigenvalues=lam, eigenfunctions=U, errors=errors, zero_mode=zero, spectral_gap=float(-rest.max()),
-        n_converged=n_conv, modes=(N, N2), method=method, q=op.q, grid=grid, W=W, K=K, operator=op,
+        n_converged=n_conv, imaginary=imaginary, modes=(N, N2), method=method, q=op.q, grid=op.grid, W=W, K=K,
+        operator=op,
     )
 
 
-def _derivative(f: np.ndarray) -> np.ndarray:
-    """Spectral derivative of a periodic grid function on ``[0, 2π)``."""
-    n = f.shape[-1]
-    fft = _fft("numpy")
-    k = np.arange(n // 2 + 1, dtype=float)
-    if n % 2 == 0:
-        k[-1] = 0.0  # the Nyquist mode has no derivative
-    return fft.irfftn(1j * k * fft.rfftn(f, axes=(-1,)), s=(n,), axes=(-1,))
+def _eigenfunctions(op: LinearizedOperator, X: np.ndarray, x0: np.ndarray, zero: int | None) -> np.ndarray:
+    """Real, ``L²``-normalised, oriented grid eigenfunctions from complex eigenvector coefficients ``X``."""
+    # a real eigenvalue has a real eigenvector up to a phase: rotate its largest entry onto the real axis
+    rows = np.argmax(np.abs(X), axis=0)
+    phase = X[rows, np.arange(X.shape[1])]
+    Xr = (X * (np.abs(phase) / phase)[None, :]).real
+    Xr = Xr / np.sqrt(math.pi * (Xr * Xr).sum(axis=0))[None, :]  # ∫u² = π Σ(a² + b²) = 1
+    N2 = op.modes
+    interleaved = Xr.reshape(2, N2, -1).transpose(1, 0, 2).reshape(2 * N2, -1)  # a_1, b_1, a_2, b_2, ...
+    for j in range(Xr.shape[1]):
+        col = interleaved[:, j]
+        ref = float(x0 @ Xr[:, j]) if j == zero else col[np.argmax(np.abs(col) > 1e-6 * np.abs(col).max())]
+        if ref < 0:
+            Xr[:, j] = -Xr[:, j]
+    return to_numpy(op.to_grid(op.grid.xp.asarray(Xr)))
