@@ -25,6 +25,7 @@ half-spectrum), ``nonlinear_hat(û, t)``, ``to_fourier(state)``, ``from_fourier(
 
 from __future__ import annotations
 
+import math
 from typing import Any, Protocol
 
 import numpy as np
@@ -83,7 +84,8 @@ class ETDRK4(Stepper):
     dt : float, optional
         Fixed step (with ``adaptive=False``) or upper bound.
     adaptive : bool
-        Limit each step to ``cfl × pde.stable_dt(state)`` (the explicit nonlinear term's limit).
+        Limit each step to ``cfl × pde.stable_dt(state)`` (the explicit nonlinear term's limit),
+        rounded down to a power of ``2^{1/4}``.
     cfl : float
         Safety factor in ``(0, 1]``.
     """
@@ -104,7 +106,10 @@ class ETDRK4(Stepper):
         self._coefficients: dict[float, tuple] = {}
 
     def _limit(self, state: Any, t: float) -> float:
-        return self.cfl * self.pde.stable_dt(state, t)
+        """``cfl × stable_dt`` rounded down to the ladder ``2^{j/4}``, so that the φ-coefficients
+        of adaptive steps are computed once per rung and reused."""
+        limit = self.cfl * self.pde.stable_dt(state, t)
+        return 2.0 ** (math.floor(4 * math.log2(limit)) / 4)
 
     def initial_dt(self, state: Any, t: float, t_end: float) -> float:
         if not self.adaptive:
@@ -123,7 +128,7 @@ class ETDRK4(Stepper):
             host = (np.exp(z / 2), h / 2 * p1h, np.exp(z), h * (p1 - 3 * p2 + 4 * p3), h * (2 * p2 - 4 * p3),
                     h * (4 * p3 - p2))
             coeffs = tuple(xp.asarray(c) for c in host)
-            if len(self._coefficients) >= 8:
+            if len(self._coefficients) >= 16:
                 self._coefficients.pop(next(iter(self._coefficients)))
             self._coefficients[h] = coeffs
         return coeffs

@@ -168,8 +168,8 @@ def coupling_ratio(W: Fourier, a: Sequence[float], n: int = 256) -> float:
 
 
 def _seeds(M: int) -> np.ndarray:
-    """Starting exponents: a fan of directions in the half-space fixed by θ → θ + π, two radii."""
-    radii = np.array([1.5, 5.0])
+    """Starting exponents: a fan of directions in the half-space fixed by θ → θ + π."""
+    radii = np.array([2.5])
     if M == 1:
         dirs = np.array([[1.0]])
     elif M == 2:
@@ -199,7 +199,7 @@ def _minimise(ratio: _Ratio, seeds: np.ndarray) -> tuple[float, np.ndarray]:
 
     for a0 in seeds:
         res = minimize(ratio.value_and_gradient, a0, jac=True, method="BFGS", callback=towards_uniform,
-                       options={"gtol": 1e-12, "maxiter": 400})
+                       options={"gtol": 1e-10, "maxiter": 400})
         if np.linalg.norm(res.x) >= _UNIFORM_LIMIT and res.fun < best:
             best, best_a = float(res.fun), res.x
     return best, best_a

@@ -181,17 +181,24 @@ def _newton(mom: _Moments, K: float, r: np.ndarray, iterations: int = 60) -> tup
     """
     M = r.shape[1]
     eye = np.eye(M)
-    step = np.zeros_like(r)
+    r = r.copy()
+    step = np.full_like(r, np.inf)
+    active = np.arange(len(r))
     for _ in range(iterations):
-        mean, cc, _ = mom.mean_cov(2 * K * mom.c * r)
-        res = r - mean
+        ra = r[active]
+        mean, cc, _ = mom.mean_cov(2 * K * mom.c * ra)
         J = eye - 2 * K * cc * mom.c[None, None, :]
         try:
-            step = np.linalg.solve(J, res[..., None])[..., 0]
+            sa = np.linalg.solve(J, (ra - mean)[..., None])[..., 0]
         except np.linalg.LinAlgError:
-            step = np.einsum("sjk,sk->sj", np.linalg.pinv(J), res)
+            sa = np.einsum("sjk,sk->sj", np.linalg.pinv(J), ra - mean)
         # stay inside the moment box [-1, 1]^M (moments of a density)
-        r = np.clip(r - step, -1.0, 1.0)
+        r[active] = np.clip(ra - sa, -1.0, 1.0)
+        step[active] = sa
+        moving = np.max(np.abs(sa), axis=1) > 1e-15
+        active = active[moving]
+        if active.size == 0:
+            break
     mean = mom.weights(2 * K * mom.c * r) @ mom.cos.T
     residual = np.max(np.abs(r - mean), axis=1)
     relative_step = np.max(np.abs(step), axis=1) / np.maximum(np.max(np.abs(r), axis=1), 1e-300)
