@@ -11,8 +11,10 @@ spectral gap of ``L_q`` at the minimiser ``q`` of ``F_K``:
   method on the moment equations ``r_k = ⟨cos kθ⟩_{2K c r}``
   (:func:`~fieldflow.spectral.stationary.self_consistency_residual`), each warm-started from its
   value at the previous ``K``; a branch is dropped at its fold (Newton fails or jumps).  At each
-  ``K`` the branch of least free energy ``F = (K/2)Σ c_k r_k² − ½ log Z`` is the minimiser (if none
-  beats the uniform state, :func:`~fieldflow.spectral.free_energy_minimizer` is called).
+  ``K`` the branch of least free energy ``F = (K/2)Σ c_k r_k² − ½ log Z`` is the candidate; if none
+  beats the uniform state, or the candidate is linearly unstable (a minimiser cannot be: the
+  continuation jumped at a pitchfork or missed a branch born inside the range),
+  :func:`~fieldflow.spectral.free_energy_minimizer` is called and its state followed from there.
 
 :func:`kuramoto_daido_gap_map` runs one column ``m`` per task over a :mod:`fieldflow.sweep`
 executor (process pool by default, or a Dask client).
@@ -83,6 +85,15 @@ def _uniform_gap(W: Any, K: float) -> float:
     return float(-uniform_eigenvalues(W, K, max(W.modes) + 1).max())
 
 
+def _gap(W: Any, K: float, r: np.ndarray, grid: Grid, modes: int, rtol: float) -> float:
+    """Spectral gap at the state with moments ``r`` (NaN if the spectrum did not converge)."""
+    try:
+        return linearized_spectrum(W, K, _moments_state(W, K, r, grid), modes=modes, rtol=rtol, count=4,
+                                   vectors=False).spectral_gap
+    except ValueError:
+        return float("nan")
+
+
 def minimizer_gaps(W: Any, Ks: Sequence[float], modes: int = 40, rtol: float = 1e-8,
                    n: int | None = None) -> dict[str, np.ndarray]:
     """Spectral gap of ``L_q`` at the free-energy minimiser ``q`` for each ``K`` (see the module docstring).
@@ -126,32 +137,29 @@ def minimizer_gaps(W: Any, Ks: Sequence[float], modes: int = 40, rtol: float = 1
             r = _newton(W, Kmax, seed, n)
             if r is not None and not any(np.max(np.abs(r - b)) < 1e-7 for b in branches):
                 branches.append(r)
+    F_uniform = -0.5 * math.log(2 * math.pi)
     for i in order[::-1]:
         K = float(Ks[i])
         if K <= K_c:
             gaps[i] = _uniform_gap(W, K)
             continue
-        alive = []
+        alive: list[np.ndarray] = []
         for r in branches:
             new = _newton(W, K, r, n)
-            if new is not None and np.max(np.abs(new - r)) < 0.2 and np.max(np.abs(new)) > 1e-6:
+            if (new is not None and np.max(np.abs(new - r)) < 0.2 and np.max(np.abs(new)) > 1e-6
+                    and not any(np.max(np.abs(new - a)) < 1e-7 for a in alive)):
                 alive.append(new)
         branches = alive
-        F_uniform = -0.5 * math.log(2 * math.pi)
         energies = [_free_energy(W, K, r, grid) for r in branches]
-        if not energies or min(energies) >= F_uniform:
-            state = free_energy_minimizer(W, K, n=n)
-            r = np.asarray(state.moments, dtype=float)
+        r = branches[int(np.argmin(energies))] if energies and min(energies) < F_uniform else None
+        gap = _gap(W, K, r, grid, modes, rtol) if r is not None else -np.inf
+        if not gap > -1e-9:
+            # the continued branches missed the minimiser (a branch born inside the K range, or a
+            # jump at a pitchfork): ask the global search, and follow its state from here on
+            r = np.asarray(free_energy_minimizer(W, K, n=n).moments, dtype=float)
             branches.append(r)
-        else:
-            r = branches[int(np.argmin(energies))]
-        moments[i] = r
-        try:
-            sp = linearized_spectrum(W, K, _moments_state(W, K, r, grid), modes=modes, rtol=rtol, count=4,
-                                     vectors=False)
-            gaps[i] = sp.spectral_gap
-        except ValueError:
-            gaps[i] = np.nan
+            gap = _gap(W, K, r, grid, modes, rtol)
+        moments[i], gaps[i] = r, gap
     return {"K": Ks, "gap": gaps, "moments": moments, "K_c": np.asarray(K_c)}
 
 
