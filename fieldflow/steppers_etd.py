@@ -137,14 +137,28 @@ class ETDRK4(Stepper):
         """One ETDRK4 step of length ``h`` in Fourier space."""
         E2, Q, E, b1, b2, b4 = self.coefficients(h)
         N = self.pde.nonlinear_hat
+        Eu = E2 * u_hat
         Nu = N(u_hat, t)
-        a = E2 * u_hat + Q * Nu
+        a = Q * Nu
+        a += Eu
         Na = N(a, t + h / 2)
-        b = E2 * u_hat + Q * Na
+        b = Q * Na
+        b += Eu
         Nb = N(b, t + h / 2)
-        c = E2 * a + Q * (2 * Nb - Nu)
+        c = 2 * Nb
+        c -= Nu
+        c *= Q
+        c += E2 * a
         Nc = N(c, t + h)
-        return E * u_hat + b1 * Nu + b2 * (Na + Nb) + b4 * Nc
+        Na += Nb
+        Na *= b2
+        Nc *= b4
+        Nu *= b1
+        out = E * u_hat
+        out += Nu
+        out += Na
+        out += Nc
+        return out
 
     def step(self, state: Any, t: float, dt_max: float) -> StepResult:
         h = min(dt_max, self._limit(state, t), self.dt or np.inf) if self.adaptive else dt_max

@@ -141,3 +141,17 @@ def test_bad_input():
     q[3] = -0.1
     with pytest.raises(ValueError, match="negative"):
         evolve(McKeanVlasov(grid, kuramoto(), 1.0), q, t_end=1.0)
+
+
+def test_same_steps_on_every_backend(backend):
+    """The CuPy path runs the same code under another namespace (skipped without a GPU)."""
+    from fieldflow.backend import to_numpy
+
+    results = []
+    for name in ("numpy", backend):
+        grid = Grid.torus(128, backend=name)
+        pde = McKeanVlasov(grid, kuramoto_daido(0.8), 1.2)
+        q0 = grid.asarray(np.exp(np.cos(np.arange(128) * 2 * np.pi / 128)))
+        traj = evolve(pde, q0, t_end=1.0, dt=0.1, adaptive=False)
+        results.append(to_numpy(traj.states[-1]))
+    np.testing.assert_allclose(results[1], results[0], atol=1e-12)

@@ -76,10 +76,11 @@ class McKeanVlasov(PDE):
     fft : str, optional
         FFT provider (default: the fastest for the grid's backend), used single-threaded.
 
-    Diagnostics
-    -----------
-    ``mass``; ``free_energy`` ``F(q)``; ``dissipation`` ``−dF/dt = ∫ |½q' − Kq(W'*q)|²/q``;
-    ``r1, r2, ...`` the order parameters ``|∫ e^{ikθ} q|`` up to ``max(2, W.max_mode)``.
+    Notes
+    -----
+    Diagnostics: ``mass``; ``free_energy`` (``F(q)``); ``dissipation`` (``−dF/dt``, see
+    :meth:`dissipation`); ``r1``, ``r2``, ... the order parameters ``|∫ e^{ikθ} q|`` up to
+    ``max(2, W.max_mode)``.
 
     Examples
     --------
@@ -109,7 +110,7 @@ class McKeanVlasov(PDE):
         if n < 4 * (W.max_mode + 1):
             raise ValueError(f"Grid.torus({n}) is too coarse for modes up to {W.max_mode}; use n >= {4 * (W.max_mode + 1)}")
         self.grid, self.W, self.K = grid, W, float(K)
-        xp = grid.xp
+        xp = self._xp = grid.xp
         # one thread: 1D transforms of this size are slower multithreaded (see benchmarks/results/mckean_vlasov.md)
         self.fft = get_fft(fft, backend=grid.backend, threads=1)
         k = np.arange(n // 2 + 1)
@@ -119,13 +120,13 @@ class McKeanVlasov(PDE):
         keep = k < n // 2 - W.max_mode
         self._flux_symbol = xp.asarray(np.where(keep, -self.K * 1j * k, 0.0))
         self._derivative = xp.asarray(1j * k)
-        # velocity synthesis v(θ_j) = (2/n) Σ_k Re(v̂_k e^{ikθ_j}), v̂_k = i k π c_k q̂_k
+        # velocity synthesis v(θ_j) = Σ_k Re(w_k q̂_k) cos kθ_j − Im(w_k q̂_k) sin kθ_j,
+        # w_k = (2/n) i k π c_k (v̂_k = i k π c_k q̂_k): one real (2M,) @ (2M, n) product
         modes = np.array(W.modes)
         theta = 2 * np.pi * np.arange(n) / n
-        self._modes = modes
-        self._vel = xp.asarray(1j * modes * np.pi * np.array([W.coefficient(m) for m in modes]) * 2 / n)
-        self._cos = xp.asarray(np.cos(np.outer(modes, theta)))
-        self._sin = xp.asarray(np.sin(np.outer(modes, theta)))
+        self._modes = xp.asarray(modes)
+        self._weights = xp.asarray(2j * np.pi * modes * np.array([W.coefficient(m) for m in modes]) / n)
+        self._table = xp.asarray(np.concatenate([np.cos(np.outer(modes, theta)), -np.sin(np.outer(modes, theta))]))
         self._kmax = max(2, W.max_mode)
 
     # ------------------------------------------------------------------ semilinear Fourier form
@@ -137,8 +138,8 @@ class McKeanVlasov(PDE):
 
     def _velocity_from_hat(self, q_hat: Any) -> Any:
         """``W'*q`` on the nodes from ``q̂`` (only the modes of ``W``)."""
-        vhat = self._vel * q_hat[..., self._modes]
-        return vhat.real @ self._cos - vhat.imag @ self._sin
+        coef = self._weights * q_hat[self._modes]
+        return self._xp.concatenate([coef.real, coef.imag]) @ self._table
 
     def velocity(self, q: Any) -> Any:
         """``(W'*q)(θ_j)`` on the nodes."""
@@ -146,8 +147,11 @@ class McKeanVlasov(PDE):
 
     def nonlinear_hat(self, q_hat: Any, t: float = 0.0) -> Any:
         """``−K ik (q (W'*q))^`` with the top ``M`` aliased wavenumbers removed."""
-        q = self.from_fourier(q_hat)
-        return self._flux_symbol * self.fft.rfftn(q * self._velocity_from_hat(q_hat), axes=(-1,))
+        flux = self.from_fourier(q_hat)
+        flux *= self._velocity_from_hat(q_hat)
+        out = self.fft.rfftn(flux, axes=(-1,))
+        out *= self._flux_symbol
+        return out
 
     # ------------------------------------------------------------------ PDE contract
     def rhs(self, q: Any, t: float = 0.0) -> Any:

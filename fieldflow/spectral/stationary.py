@@ -50,6 +50,8 @@ __all__ = ["StationaryState", "stationary_states", "free_energy_minimizer", "def
 _SAME = 1e-7
 #: a moment below this is zero (for centring and classification)
 _ZERO = 1e-9
+#: a Newton limit is a state only if max|r| · σ_min(Jacobian) exceeds this (1000 × round-off)
+_RESOLVABLE = 1e-13
 
 
 @dataclass
@@ -174,15 +176,16 @@ def self_consistency_residual(W: Fourier, K: float, r: Any, n: int | None = None
 def _newton(mom: _Moments, K: float, r: np.ndarray, iterations: int = 60) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised Newton iteration for ``r = ⟨cos⟩_{2Kcr}`` from the rows of ``r``.
 
-    Returns the limits, the residuals ``max_k |r_k − ⟨cos kθ⟩|`` and the last Newton steps
-    relative to ``max|r|``.  The latter rejects the points where Newton stalls next to a degenerate root (at a
-    bifurcation point the residual is ``O(|r|³)`` and reaches round-off while ``r`` is still
-    ``~1e-5`` from the uniform state).
+    Returns the limits, the residuals ``max_k |r_k − ⟨cos kθ⟩|`` and a *resolvability* measure
+    ``max|r| · σ_min(J)``.  Next to a degenerate root (a bifurcation point of the uniform
+    state, where ``J`` is singular) the residual is ``O(|r|³)`` and reaches round-off while
+    ``r ~ 1e-5``: such a limit is not distinguishable from the uniform state, because a residual
+    error ``ε ≈ 1e-16`` moves ``r`` by ``ε/σ_min(J)``.  A genuine state needs
+    ``|r| ≫ ε/σ_min(J)``, i.e. a resolvability well above ``1e-16``.
     """
     M = r.shape[1]
     eye = np.eye(M)
     r = r.copy()
-    step = np.full_like(r, np.inf)
     active = np.arange(len(r))
     for _ in range(iterations):
         ra = r[active]
@@ -194,15 +197,15 @@ def _newton(mom: _Moments, K: float, r: np.ndarray, iterations: int = 60) -> tup
             sa = np.einsum("sjk,sk->sj", np.linalg.pinv(J), ra - mean)
         # stay inside the moment box [-1, 1]^M (moments of a density)
         r[active] = np.clip(ra - sa, -1.0, 1.0)
-        step[active] = sa
         moving = np.max(np.abs(sa), axis=1) > 1e-15
         active = active[moving]
         if active.size == 0:
             break
     mean = mom.weights(2 * K * mom.c * r) @ mom.cos.T
     residual = np.max(np.abs(r - mean), axis=1)
-    relative_step = np.max(np.abs(step), axis=1) / np.maximum(np.max(np.abs(r), axis=1), 1e-300)
-    return r, residual, relative_step
+    _, cc, _ = mom.mean_cov(2 * K * mom.c * r)
+    sigma_min = np.linalg.svd(eye - 2 * K * cc * mom.c[None, None, :], compute_uv=False)[:, -1]
+    return r, residual, np.max(np.abs(r), axis=1) * sigma_min
 
 
 def _centre(modes: tuple[int, ...], r: np.ndarray) -> np.ndarray:
@@ -300,11 +303,11 @@ def stationary_states(W: Fourier, K: float, n: int | None = None, tol: float = 1
     W._check_grid(grid)
     mom = _Moments(W, n)
     M = len(W.modes)
-    r, res, rel = _newton(mom, K, _seeds(M))
+    r, res, resolvable = _newton(mom, K, _seeds(M))
     found: list[np.ndarray] = [np.zeros(M)]
     residuals = [0.0]
-    for ri, ei, si in zip(r, res, rel):
-        if not (ei < tol and si < 1e-3) or np.max(np.abs(ri)) < _ZERO:
+    for ri, ei, si in zip(r, res, resolvable):
+        if not (ei < tol and si > _RESOLVABLE) or np.max(np.abs(ri)) < _ZERO:
             continue
         c = _centre(W.modes, ri) + 0.0
         if any(np.max(np.abs(c - f)) < _SAME for f in found):
