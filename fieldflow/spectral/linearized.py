@@ -283,12 +283,6 @@ class LinearizedOperator:
         ``N``; the matrices are ``2N × 2N``.
     matrix : array
         The Galerkin matrix ``L_N`` of ``L_q`` (coefficients of ``u`` to those of ``L_q u``).
-    mobility : array
-        The Galerkin matrix of ``A v = −(q v')'``; symmetric positive definite, and
-        ``π xᵀ mobility y = ∫ q φ_x' φ_y'`` is the form ``a`` (computed on first use).
-    stiffness : array
-        The symmetric matrix of the form ``b(ψ, φ) = ⟨ψ, L_q Aφ⟩`` (divided by π), exact for
-        ``ψ, φ`` in the span of the modes ``1..N`` (computed on first use).
     stationarity_residual : float
         ``max_k |(½q' − K q (W'*q))^_k| / q̂_0``.
     sparse : bool
@@ -313,7 +307,10 @@ class LinearizedOperator:
 
     @cached_property
     def mobility(self) -> Any:
-        """The Galerkin matrix of ``A v = −(q v')'``: ``(A)_{mn} = m n q̂_{m−n}`` (symmetric positive definite)."""
+        """The Galerkin matrix of ``A v = −(q v')'``: ``(A)_{mn} = m n q̂_{m−n}`` (computed on first use).
+
+        Symmetric positive definite; ``π xᵀ mobility y = ∫ q φ_x' φ_y'`` is the form ``a``.
+        """
         asm, N = self._asm, self.modes
         n_N = np.arange(-N, N + 1).astype(complex)
         A = asm.to_real(asm.scale(asm.toeplitz(self._qhat, N, N), n_N, n_N), N)
@@ -322,6 +319,8 @@ class LinearizedOperator:
     @cached_property
     def stiffness(self) -> Any:
         """The symmetric matrix of the form ``b(ψ, φ) = ⟨ψ, L_q Aφ⟩`` (divided by π), exact on the modes ``1..N``.
+
+        Computed on first use.
 
         ``b/(2π) = −½ Gᴴ T_q G + πK Eᴴ C E`` with ``Gφ = φ'' + ℓφ' = (−D² + T_ℓ iD)φ`` and
         ``E = D_M T_q D`` (``D = diag(n)``, ``C = diag(c_|k|)``, ``|k| ≤ M``).  ``ℓ`` has modes
