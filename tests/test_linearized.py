@@ -234,3 +234,32 @@ def test_bad_input(states):
         linearized_spectrum(W, K, st, method="qr")
     with pytest.raises(ValueError, match="Fourier coefficients"):
         linearized_operator(np.cos, K, st)
+
+
+def test_symmetric_form_eigenvectors_give_the_eigenfunctions(states):
+    """Eigenvectors v of S = R⁻¹ b R⁻ᵀ map to u = Aφ (φ = R⁻ᵀ v): the direct solver's eigenfunctions."""
+    W, K = NONUNIFORM[0]
+    st = states[(str(W), K)]
+    op = linearized_operator(W, K, st, modes=32)
+    lam, V = np.linalg.eigh(op.symmetric)
+    lam, V = lam[::-1][:4], V[:, ::-1][:, :4]
+    X = sla.solve_triangular(op.cholesky, V, lower=True, trans="T")
+    U = op.mobility_to_grid(X)
+    sp = linearized_spectrum(W, K, st, modes=32, count=4)
+    assert np.max(np.abs(lam - sp.eigenvalues)) <= 1e-10
+    for u, ref in zip(U, sp.eigenfunctions):
+        u = u / np.sqrt((u * u).sum() * 2 * math.pi / u.size)
+        assert min(np.max(np.abs(u - ref)), np.max(np.abs(u + ref))) <= 1e-8
+
+
+def test_backends(backend):
+    """The operator is assembled in the grid's namespace (NumPy here; CuPy where a GPU is present)."""
+    from fieldflow.backend import to_numpy
+
+    grid = Grid.torus(64, backend=backend)
+    W, K = kuramoto_daido(0.6), 0.7
+    q = grid.asarray(np.full(64, 1 / (2 * math.pi)))
+    op = linearized_operator(W, K, q, modes=12, grid=grid)
+    assert np.max(np.abs(to_numpy(op.matrix) - np.diag(uniform_eigenvalues(W, K, 12)))) <= 1e-12
+    sp = linearized_spectrum(W, K, q, modes=12, count=4)
+    assert sp.spectral_gap == pytest.approx(min((1 - K) / 2, 2 * (1 - 0.6 * K)), abs=1e-12)

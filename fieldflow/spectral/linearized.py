@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import get_fft, to_numpy
+from ..backend import get_fft, namespace_of, to_numpy
 from ..grids import Grid
 
 __all__ = [
@@ -130,7 +130,7 @@ def _density(q: Any, grid: Grid | None) -> tuple[Any, Grid]:
         shape = np.shape(to_numpy(q))
         if len(shape) != 1:
             raise ValueError(f"q must be a 1D array on Grid.torus(n), got shape {shape}")
-        grid = Grid.torus(shape[0])
+        grid = Grid.torus(shape[0], backend=namespace_of(q).__name__)
     if not grid.periodic or grid.dim != 1:
         raise ValueError(f"the linearised McKean–Vlasov operator lives on a 1D torus; give q on Grid.torus(n), got {grid!r}")
     from ..densities import validate_density
