@@ -119,11 +119,13 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for ax, (W, K, title) in zip(axes, cases):
         sp = linearized_spectrum(W, K, modes=48, count=5)
-        theta = np.asarray(sp.grid.axes[0])
-        ax.plot(theta, sp.q / np.abs(sp.q).max(), "k", lw=2, label="q / max q")
+        half = sp.grid.shape[0] // 2  # plot on [−π, π) so that the cluster at θ = 0 is centred
+        theta = np.roll(np.asarray(sp.grid.axes[0]), half)
+        theta = np.where(theta >= np.pi, theta - 2 * np.pi, theta)
+        ax.plot(theta, np.roll(sp.q, half) / np.abs(sp.q).max(), "k", lw=2, label="q / max q")
         for j, (lam, u) in enumerate(zip(sp.eigenvalues, sp.eigenfunctions)):
             tag = "zero mode ∝ q'" if j == sp.zero_mode else f"λ = {lam:.4g}"
-            ax.plot(theta, u / np.abs(u).max(), lw=1, label=tag)
+            ax.plot(theta, np.roll(u, half) / np.abs(u).max(), lw=1, label=tag)
         ax.set_title(f"{title}: gap {sp.spectral_gap:.4g}")
         ax.set_xlabel("θ")
         ax.legend(fontsize=7)
