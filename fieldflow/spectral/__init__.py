@@ -15,3 +15,11 @@ __all__ = [
     "CriticalCoupling", "critical_coupling", "phase_diagram", "linear_threshold", "coupling_ratio",
     "kuramoto_daido_m_star",
 ]
+
+# the linearised operator L_q and its spectral gap
+from .linearized import (LinearizedOperator, LinearizedSpectrum, linearized_operator, linearized_spectrum,  # noqa: E402
+                         uniform_eigenvalues)
+from .relaxation import relaxation_rate  # noqa: E402
+
+__all__ += ["LinearizedOperator", "LinearizedSpectrum", "linearized_operator", "linearized_spectrum", "uniform_eigenvalues",
+            "relaxation_rate"]
