@@ -14,7 +14,8 @@ autodoc_default_options = {"members": True, "undoc-members": False, "show-inheri
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
 nitpicky = False
-suppress_warnings = ["autodoc.import_object"]
+# docstring types such as "array of shape (n,)" make napoleon emit ambiguous name lookups (shape, grid)
+suppress_warnings = ["autodoc.import_object", "ref.python"]
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
 napoleon_use_ivar = True
