@@ -15,7 +15,7 @@ napoleon_numpy_docstring = True
 napoleon_google_docstring = False
 nitpicky = False
 # docstring types such as "array of shape (n,)" make napoleon emit ambiguous name lookups (shape, grid)
-suppress_warnings = ["autodoc.import_object", "ref.python"]
+suppress_warnings = ["ref.python"]
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
 napoleon_use_ivar = True
