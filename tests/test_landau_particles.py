@@ -101,10 +101,10 @@ def test_score_model_is_exact_for_a_maxwellian():
 def test_score_method_entropy_decay_against_bkw():
     """Entropy dissipation −dH/dt of the score method vs the exact BKW rate; conservation to round-off.
 
-    The dissipation is a double average over particles: its Monte Carlo standard error is ~ sd/√N with the
-    per-particle contributions of relative sd ≲ 1, i.e. ≲ 3% at N = 1200; with the 5–10% score-model error
-    (which enters quadratically through (s_i − s_j)·A(s_i − s_j)) the bound 25% is 5 standard errors plus
-    twice the model error.
+    The dissipation ``D(s) = ½ΣΣ w_i w_j (s_i − s_j)·A_ij(s_i − s_j)`` is quadratic in the score, so with
+    relative score error δ (squared norm) Cauchy–Schwarz gives ``|D(s_θ)/D(s) − 1| ≤ 2√δ + δ``; δ is measured
+    on the particles at each save time (the A-weighted norm is replaced by the plain one, a ~O(1) factor
+    absorbed by the 1.5 margin).
     """
     exact = BKW(2)
     t0, t1, n = 0.5, 0.8, 1200
@@ -112,9 +112,11 @@ def test_score_method_entropy_decay_against_bkw():
     method = ScoreLandau(2, 0.0, n_centres=32, ridge=1e-2)
     run = method.run(v0, np.log(exact.density(v0, t0)), t1 - t0, dt=0.05, save_times=[0.15])
     e = 1e-4
-    for t, dis in zip(t0 + run.times, run["dissipation"]):
+    for t, state, dis in zip(t0 + run.times, run.states, run["dissipation"]):
+        s = exact.score(state, t)
+        delta = np.mean(np.sum((method.fit(state, run.weights)(state) - s) ** 2, 1)) / np.mean(np.sum(s * s, 1))
         rate = -(exact.entropy(t + e) - exact.entropy(t - e)) / (2 * e)
-        assert dis == pytest.approx(rate, rel=0.25), (t, dis, rate)
+        assert abs(dis / rate - 1) <= 1.5 * (2 * np.sqrt(delta) + delta), (t, dis, rate, delta)
     # entropy transported along trajectories: within 5 Monte Carlo standard errors of the exact H(t)
     se = np.std(np.log(exact.density(v0, t0))) / math.sqrt(n)
     for t, H in zip(t0 + run.times, run["entropy"]):
