@@ -56,7 +56,7 @@ def main() -> None:
                 cells_dir.append(grid.size)
             print(f"{dim:>3} {n:>4} {grid.size:>8} {tf:>10.4f} {td:>11.4f} {td / tf:>8.1f} {diff:>12.1e}")
         p_fft = np.polyfit(np.log(cells[1:]), np.log(t_fft[1:]), 1)[0]
-        p_dir = np.polyfit(np.log(cells_dir[1:]), np.log(t_dir[1:]), 1)[0]
+        p_dir = np.polyfit(np.log(cells_dir), np.log(t_dir), 1)[0]
         print(f"    {dim}D fitted exponents (time ∝ cells^p): FFT p = {p_fft:.2f}, direct p = {p_dir:.2f}")
     if args.skip_blob:
         return
