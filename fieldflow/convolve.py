@@ -83,9 +83,17 @@ class LinearConvolution:
     kernel : callable or array
         ``kernel(z)`` for offsets ``z`` of shape ``(..., dim)`` (see :func:`offset_points`), or
         the kernel values on the padded offset lattice directly (shape ``2n`` per axis), e.g.
-        cell-averaged values of a singular kernel.
+        cell-averaged values of a singular kernel.  Values may carry leading axes (a batch of
+        kernels, e.g. the components of a matrix kernel): ``kernel_hat`` then keeps them, and
+        ``__call__`` broadcasts them against the leading axes of ``f``.
     fft : str, optional
         FFT provider name.
+
+    Notes
+    -----
+    ``forward``/``backward`` expose the two halves of ``__call__`` so that several kernels can share
+    one transform of ``f`` and sums ``Σ_b k_{ab} * f_b`` (matrix kernels) cost one inverse transform
+    per output component: ``backward(sum_b kernel_hat[a, b] * forward(f_b))``.
     """
 
     def __init__(self, grid: Grid, kernel: Callable[[Any], Any] | Any, fft: str | None = None):
@@ -102,9 +110,16 @@ class LinearConvolution:
             raise ValueError("kernel values are not finite; regularise a singular kernel at the origin first")
         self.kernel_hat = self.fft.rfftn(values * grid.cell_volume, axes=self._axes)
 
-    def __call__(self, f: Any) -> Any:
-        """The convolution at the grid points (leading axes of ``f`` are batched)."""
-        fhat = self.fft.rfftn(f, s=self.padded_shape, axes=self._axes)
-        full = self.fft.irfftn(fhat * self.kernel_hat, s=self.padded_shape, axes=self._axes)
+    def forward(self, f: Any) -> Any:
+        """The zero-padded real FFT of grid values ``f`` (leading axes batched), ready to multiply ``kernel_hat``."""
+        return self.fft.rfftn(f, s=self.padded_shape, axes=self._axes)
+
+    def backward(self, product_hat: Any) -> Any:
+        """Inverse of :meth:`forward` followed by the crop to the grid: the convolution values at the grid points."""
+        full = self.fft.irfftn(product_hat, s=self.padded_shape, axes=self._axes)
         index = (Ellipsis,) + tuple(slice(0, n) for n in self.grid.shape)
         return full[index]
+
+    def __call__(self, f: Any) -> Any:
+        """The convolution at the grid points (leading axes of ``f`` and of the kernel are batched)."""
+        return self.backward(self.forward(f) * self.kernel_hat)
