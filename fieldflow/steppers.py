@@ -35,8 +35,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from .pdes.base import PDE
 
 __all__ = ["Stepper", "StepResult", "SSPRK3", "BackwardEuler", "TRBDF2", "make_stepper", "STEPPERS", "LAZY_STEPPERS"]

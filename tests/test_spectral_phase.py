@@ -1,6 +1,5 @@
 """Critical coupling and the Kuramoto–Daido phase diagram (the four regimes of the theorem, m_*)."""
 
-import math
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np

@@ -34,6 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..backend import to_numpy
+from ..finite_volume import divergence, lower_cells, upper_cells
 from ..grids import Grid
 from ..potentials import Potential
 from .base import PDE
@@ -116,23 +117,13 @@ class FokkerPlanck(PDE):
     # ------------------------------------------------------------------ physics
     def _face_fluxes(self, mu: Any) -> list[Any]:
         """``J/h`` on the interior faces of each axis."""
-        out = []
-        for axis, (ap, am) in enumerate(self._faces):
-            lo = [slice(None)] * self.grid.dim
-            hi = [slice(None)] * self.grid.dim
-            lo[axis], hi[axis] = slice(0, -1), slice(1, None)
-            out.append(ap * mu[tuple(lo)] - am * mu[tuple(hi)])
-        return out
+        d = self.grid.dim
+        return [ap * mu[lower_cells(axis, d)] - am * mu[upper_cells(axis, d)]
+                for axis, (ap, am) in enumerate(self._faces)]
 
     def rhs(self, mu: Any, t: float) -> Any:
-        xp = self.grid.xp
-        out = xp.zeros_like(mu)
-        for axis, F in enumerate(self._face_fluxes(mu)):
-            shape = list(F.shape)
-            shape[axis] = 1
-            zero = xp.zeros(shape)
-            out -= xp.diff(xp.concatenate([zero, F, zero], axis=axis), axis=axis)
-        return out
+        # the stored face fluxes are J/h, so the divergence takes unit spacing
+        return divergence(self._face_fluxes(mu), (1.0,) * self.grid.dim, self.grid.xp)
 
     def linear_operator(self, t: float = 0.0) -> Any:
         """The sparse matrix ``L`` (CSR) with ``rhs(μ) = L μ`` (flattened in C order)."""

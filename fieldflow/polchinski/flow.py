@@ -25,9 +25,9 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..grids import Grid
-from .covariance import CovarianceDecomposition, FourierOperator, LatticeCovariance
+from .covariance import CovarianceDecomposition, FourierOperator
 from .potentials import FieldPotential
-from .renormalize import (KERNEL_RESOLUTION, MonteCarloEstimate, _grid_potential, covariance_matrix,
+from .renormalize import (KERNEL_RESOLUTION, MonteCarloEstimate, _grid_potential, covariance_matrix, gaussian_fluctuations,
                           gaussian_convolution)
 
 __all__ = ["FieldSpaceFlow", "semigroup_mc", "gaussian_measure_covariance"]
@@ -213,14 +213,7 @@ def semigroup_mc(V0: FieldPotential, covariance: Any, F: Callable[[Any], Any], p
     ``φ = 0`` this is ``E_{ν_0}[F]``.  ``F`` maps fields ``(M, *sites)`` to ``(M,)``.  The error is the
     delta-method standard error of the ratio estimator, ``std(w(F − P))/(√M mean(w))``.
     """
-    if isinstance(covariance, LatticeCovariance):
-        lat = covariance.lattice
-        xp, ndim, site_shape = lat.xp, lat.dim, lat.shape
-        zeta = covariance.sample(samples, seed)
-    else:
-        C = covariance_matrix(covariance)
-        xp, ndim, site_shape = np, 1, (C.shape[0],)
-        zeta = np.random.default_rng(seed).standard_normal((samples, C.shape[0])) @ np.linalg.cholesky(C).T
+    xp, ndim, site_shape, zeta = gaussian_fluctuations(covariance, samples, seed)
     phi = xp.asarray(phi, dtype=float)
     batch = phi.shape[: phi.ndim - len(site_shape)]
     values, errors = [], []

@@ -286,18 +286,24 @@ def _exact_potential(V0: FieldPotential, covariance: Any, phi: Any) -> Any:
     return 0.5 * np.einsum("...i,ij,...j->...", phi, Qt, phi) + 0.5 * float(np.sum(np.log(ev)))
 
 
-def _mc_potential(V0: FieldPotential, covariance: Any, phi: Any, samples: int, seed: Any) -> MonteCarloEstimate:
+def gaussian_fluctuations(covariance: Any, samples: int, seed: Any) -> tuple[Any, int, tuple[int, ...], Any]:
+    """``samples`` draws of ``ζ ~ N(0, C)`` for a lattice covariance (FFT sampling) or a matrix/scalar ``C``.
+
+    Returns the array namespace, the number of site axes, the site shape and ``ζ`` of shape
+    ``(samples, *site_shape)``.
+    """
     if not (isinstance(samples, (int, np.integer)) and samples >= 2):
         raise ValueError(f"samples must be an integer ≥ 2, got {samples!r}")
     if isinstance(covariance, LatticeCovariance):
         lat = covariance.lattice
-        xp, ndim, site_shape = lat.xp, lat.dim, lat.shape
-        zeta = covariance.sample(samples, seed)
-    else:
-        C = covariance_matrix(covariance)
-        xp, ndim, site_shape = np, 1, (C.shape[0],)
-        z = np.random.default_rng(seed).standard_normal((samples, C.shape[0]))
-        zeta = z @ np.linalg.cholesky(C).T
+        return lat.xp, lat.dim, lat.shape, covariance.sample(samples, seed)
+    C = covariance_matrix(covariance)
+    z = np.random.default_rng(seed).standard_normal((samples, C.shape[0]))
+    return np, 1, (C.shape[0],), z @ np.linalg.cholesky(C).T
+
+
+def _mc_potential(V0: FieldPotential, covariance: Any, phi: Any, samples: int, seed: Any) -> MonteCarloEstimate:
+    xp, ndim, site_shape, zeta = gaussian_fluctuations(covariance, samples, seed)
     phi = xp.asarray(phi, dtype=float)
     if tuple(phi.shape[phi.ndim - len(site_shape):]) != site_shape:
         raise ValueError(f"fields must end in the site shape {site_shape}, got shape {tuple(phi.shape)}")

@@ -25,7 +25,7 @@ from .. import polchinski as P
 from ..backend import to_numpy
 from ..grids import Grid
 from ..plotting import pyplot, save_figure
-from ..polchinski.flow import FieldSpaceFlow, _hessian
+from ..polchinski.flow import FieldSpaceFlow
 from ..polchinski.lsi import flow_lsi_bound, lsi_constant, single_site_hamiltonian, spectral_gap
 
 TITLE = "Polchinski flow of φ⁴: convexification of the double well, LSI bound vs true constant, free field"
