@@ -17,7 +17,7 @@ that row; the provider :func:`~fieldflow.backend.get_fft` picks by default is ma
 ``pyfftw-Nthr`` (fieldflow's wrapper with all N cores at every size, the policy before
 :data:`fieldflow.backend.THREADS_MIN_POINTS`), and bare plans executed on pre-aligned arrays
 without the wrapper, with N or one thread, and one thread with ``FFTW_MEASURE`` plans (only up to
-2^20 points: larger ones take minutes to plan).  A second table gives each first call (planning).
+2^18 points: larger ones take minutes to plan).  A second table gives each first call (planning).
 
 Usage::
 
@@ -48,7 +48,7 @@ SIZES_1D = [2**k for k in range(10, 23)]
 SIZES_2D = [256, 512, 1024, 2048]
 QUICK_1D = [2**10, 2**14, 2**18, 2**22]
 QUICK_2D = [256, 1024]
-MEASURE_MAX_POINTS = 2**20  # FFTW_MEASURE planning of larger transforms takes minutes on 2 cores
+MEASURE_MAX_POINTS = 2**18  # FFTW_MEASURE planning of larger transforms takes minutes on 2 cores
 
 
 def best_time(fn: Callable[[], Any], budget: float, min_repeats: int = 3) -> tuple[float, float]:
