@@ -14,9 +14,12 @@ transform is unnormalised and the inverse carries the factor ``1/N``,
 from __future__ import annotations
 
 import importlib
+import math
 import os
 from types import ModuleType
 from typing import Any, Sequence
+
+import numpy as np
 
 __all__ = [
     "set_backend",
@@ -123,6 +126,16 @@ class FFT:
         return f"<FFT provider {self.name}>"
 
 
+def _default_axes(s: Sequence[int] | None, axes: Sequence[int] | None) -> Sequence[int] | None:
+    """NumPy's long-standing meaning of ``s`` without ``axes``: the last ``len(s)`` axes.
+
+    Passing it explicitly keeps NumPy ≥ 2.0 from warning (and from changing meaning later).
+    """
+    if s is not None and axes is None:
+        return tuple(range(-len(s), 0))
+    return axes
+
+
 class _ModuleFFT(FFT):
     """Providers whose module already has the NumPy call shape (numpy.fft, scipy.fft, cupy.fft)."""
 
@@ -132,79 +145,114 @@ class _ModuleFFT(FFT):
         self._kw = {"workers": workers} if workers is not None else {}
 
     def rfftn(self, a, s=None, axes=None):
-        return self._mod.rfftn(a, s=s, axes=axes, **self._kw)
+        return self._mod.rfftn(a, s=s, axes=_default_axes(s, axes), **self._kw)
 
     def irfftn(self, a, s=None, axes=None):
-        return self._mod.irfftn(a, s=s, axes=axes, **self._kw)
+        return self._mod.irfftn(a, s=s, axes=_default_axes(s, axes), **self._kw)
 
     def fftn(self, a, s=None, axes=None):
-        return self._mod.fftn(a, s=s, axes=axes, **self._kw)
+        return self._mod.fftn(a, s=s, axes=_default_axes(s, axes), **self._kw)
 
     def ifftn(self, a, s=None, axes=None):
-        return self._mod.ifftn(a, s=s, axes=axes, **self._kw)
+        return self._mod.ifftn(a, s=s, axes=_default_axes(s, axes), **self._kw)
+
+
+#: transforms with at least this many points use ``cpu_count`` FFTW threads, smaller ones one
+#: thread.  Measured with ``benchmarks/fft_providers.py --variants`` (see
+#: ``benchmarks/results/fft_providers.md``): below ~2^20 points a second thread gains at most
+#: 1.3–2× on an idle machine but costs 5–17 ms per call (10–10000×) when the cores are shared,
+#: because FFTW's OpenMP workers must wait for a time slice; from 2^20 points up the transform
+#: itself takes ≥ 10 ms, so that wait is at worst comparable while the idle gain is ~2×.
+THREADS_MIN_POINTS = 2**20
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _points(kind: str, shape: tuple[int, ...], s: tuple[int, ...] | None, axes: tuple[int, ...] | None) -> int:
+    """Number of real-space points a transform touches (its size for the thread policy)."""
+    if s is None:
+        n = math.prod(shape)
+        return 2 * n if kind == "irfftn" else n
+    axes = axes if axes is not None else tuple(range(-len(s), 0))
+    kept = {ax % len(shape) for ax in axes}
+    return math.prod(n for i, n in enumerate(shape) if i not in kept) * math.prod(s)
 
 
 class _PyFFTW(FFT):
-    """pyFFTW with one cached plan per (kind, shape, dtype, s, axes) and multithreading.
+    """pyFFTW with one cached plan per (kind, shape, dtype, s, axes).
 
-    Plans are built once with ``planner_effort`` (default ``FFTW_MEASURE`` via the
-    ``FIELDFLOW_FFTW_EFFORT`` environment variable, else ``FFTW_ESTIMATE``) and reused; each
-    call writes into a fresh aligned output array so results never alias a plan's buffers.
+    Plans are built once with ``planner_effort`` (``FIELDFLOW_FFTW_EFFORT``, default
+    ``FFTW_ESTIMATE``: ``FFTW_MEASURE`` runs 1.2–2× faster but takes 0.3 s to minutes to plan)
+    and reused.  ``threads``: a fixed count, or ``None`` for one thread below
+    :data:`THREADS_MIN_POINTS` points and all available cores from there up (the environment
+    variable ``FIELDFLOW_FFT_THREADS`` fixes the count instead).
+
+    Caller arrays are never written: FFTW may destroy the input of complex-to-real transforms,
+    and pyFFTW keeps the last input array as the plan's own, so an input that is not a
+    contiguous, aligned array of the plan's dtype (and every ``irfftn`` input) is copied into a
+    buffer private to the plan; the others are transformed in place of the plan's input.
+    Each call writes into a fresh aligned output array, so results never alias a plan's buffers.
     """
 
     name = "pyfftw"
-    #: transforms with fewer points than this run on one thread: below it, starting and joining
-    #: threads costs more than the transform (badly so on a busy machine)
-    single_thread_below = 2**15
 
     def __init__(self, threads: int | None = None, planner_effort: str | None = None):
         self._pyfftw = optional_import("pyfftw")
         self._builders = optional_import("pyfftw.builders")
-        self.threads = threads or os.cpu_count() or 1
+        env = os.environ.get("FIELDFLOW_FFT_THREADS")
+        self.threads = threads if threads is not None else (int(env) if env else None)
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be a positive integer, got {self.threads}")
         self.planner_effort = planner_effort or os.environ.get("FIELDFLOW_FFTW_EFFORT", "FFTW_ESTIMATE")
-        self._plans: dict[tuple, Any] = {}
+        self._plans: dict[tuple, tuple[Any, Any, bool]] = {}
 
-    def _plan(self, kind: str, a, s, axes):
-        key = (kind, a.shape, a.dtype.str, None if s is None else tuple(s), None if axes is None else tuple(axes))
-        plan = self._plans.get(key)
-        if plan is None:
+    def _threads_for(self, points: int) -> int:
+        if self.threads is not None:
+            return self.threads
+        return _cpu_count() if points >= THREADS_MIN_POINTS else 1
+
+    def _plan(self, kind: str, a, s, axes) -> tuple[Any, Any, bool]:
+        """``(fftw, buffer, direct)``: the plan, its private input buffer, and whether a matching
+        caller array may be handed to FFTW directly (never for c2r, which may destroy its input)."""
+        key = (kind, a.shape, a.dtype, s, axes)
+        entry = self._plans.get(key)
+        if entry is None:
             builder = getattr(self._builders, kind)
-            template = self._pyfftw.empty_aligned(a.shape, dtype=a.dtype)
-            plan = builder(
-                template,
-                s=s,
-                axes=axes,
-                threads=self.threads_for(a.shape, s),
-                planner_effort=self.planner_effort,
-                avoid_copy=False,
-                auto_align_input=True,
-                auto_contiguous=True,
-            )
-            self._plans[key] = plan
-        return plan
-
-    def threads_for(self, shape: Sequence[int], s: Sequence[int] | None = None) -> int:
-        """Threads used for a transform of an array of ``shape`` (padded to ``s``)."""
-        import math
-
-        points = max(math.prod(shape), math.prod(s) if s is not None else 0)
-        return 1 if points < self.single_thread_below else self.threads
+            buffer = self._pyfftw.empty_aligned(a.shape, dtype=a.dtype)
+            fftw = builder(buffer, s=s, axes=axes, threads=self._threads_for(_points(kind, a.shape, s, axes)),
+                           planner_effort=self.planner_effort, avoid_copy=False,
+                           auto_align_input=True, auto_contiguous=True)
+            # builders return a wrapper that always copies into its own array when s pads or
+            # truncates; a plain FFTW object works on whatever array it is given
+            plain = type(fftw) is self._pyfftw.FFTW
+            if plain:
+                fftw.update_arrays(buffer, fftw.output_array)
+            entry = (fftw, buffer if plain else None, plain and kind != "irfftn")
+            self._plans[key] = entry
+        return entry
 
     def _run(self, kind, a, s, axes):
-        import numpy as np
-
         a = np.asarray(a)
         if kind == "rfftn":
-            if a.dtype not in (np.float32, np.float64):
+            if a.dtype != np.float64 and a.dtype != np.float32:
                 a = a.astype(np.float64)
         elif a.dtype.kind != "c":
-            a = a.astype(np.complex128, copy=False)
-        elif kind == "irfftn":
-            # FFTW's complex-to-real transforms overwrite their input; never destroy the caller's array
-            a = a.copy()
-        plan = self._plan(kind, a, s, axes)
-        out = self._pyfftw.empty_aligned(plan.output_shape, dtype=plan.output_dtype)
-        plan(a, out)
+            a = a.astype(np.complex128)
+        fftw, buffer, direct = self._plan(kind, a, None if s is None else tuple(s),
+                                          None if axes is None else tuple(axes))
+        out = self._pyfftw.empty_aligned(fftw.output_shape, dtype=fftw.output_dtype)
+        if buffer is None:  # wrapper: copies into its own array
+            fftw(a, out)
+        elif direct and a.strides == buffer.strides and self._pyfftw.is_byte_aligned(a, fftw.input_alignment):
+            fftw(a, out)
+        else:
+            buffer[...] = a
+            fftw(buffer, out)
         return out
 
     def rfftn(self, a, s=None, axes=None):
