@@ -265,8 +265,15 @@ class TRBDF2(Stepper):
         if self.dt is not None:
             self._dt0 = self.dt
             return self.dt
-        # a small first step; the controller doubles it quickly
-        self._dt0 = (t_end - t) * 2.0**-12
+        # first step from the solution's own time scale (Hairer–Nørsett–Wanner's h₀ = 0.01 ‖u‖/‖f(u)‖ in
+        # the error weights), snapped to the ladder (t_end − t)·2^{-k} so later steps land on it
+        weight = self.atol * self._scale + self.rtol * xp.abs(state)
+        d0 = float(xp.sqrt(xp.mean((state / weight) ** 2)))
+        d1 = float(xp.sqrt(xp.mean((self.pde.rhs(state, t) / weight) ** 2)))
+        span = t_end - t
+        h0 = 0.01 * d0 / d1 if d1 > 1e-5 * d0 and d1 > 0 else span
+        k = min(max(math.ceil(math.log2(span / min(h0, span))), 0), 30)
+        self._dt0 = span * 2.0**-k
         return self._dt0
 
     def _attempt(self, u, t, dt):
@@ -303,11 +310,12 @@ class TRBDF2(Stepper):
             if self.pde.positive and float(xp.min(u_new)) < -self.positivity_tol * float(xp.max(xp.abs(u_new))):
                 err = max(err, 2.0)
             if err <= 1.0:
-                # next proposal: grow by 2 while the error allows (order 2: local error ~ dt^3)
+                # next proposal (order 2: local error ~ dt^3): the largest power-of-2 growth, at most 8,
+                # that keeps the predicted error below 0.5; staying on the ladder reuses factorisations
                 k = round(math.log2(dt / self._dt0)) if dt > 0 else 0
                 base = self._dt0 * 2.0**k
-                nxt = base * 2 if err < 0.1 else base
-                return StepResult(u_new, dt, max(nxt, dt))
+                growth = 8.0 if err <= 0 else 2.0 ** min(3, max(0, math.floor(math.log2((0.5 / err) ** (1 / 3)))))
+                return StepResult(u_new, dt, max(base * growth, dt))
             dt = self._dt0 * 2.0 ** (math.floor(math.log2(dt / self._dt0) + 1e-9) - 1)
         raise FloatingPointError(f"TR-BDF2 step size underflow at t={t:.4g}; the problem may be ill-posed")
 
