@@ -19,7 +19,9 @@ next step size.  Chosen by name:
 
 Linear equations (``pde.linear_operator`` not ``None``) use sparse LU factorisations.
 Nonlinear ones use Newton's method with ``pde.jacobian`` (sparse direct) or, without it,
-Jacobian-free Newton–GMRES with ``pde.jvp``.
+Jacobian-free Newton–GMRES with ``pde.jvp``, preconditioned by ``pde.preconditioner`` when the
+equation provides one.  A Newton failure inside an adaptive TR-BDF2 step rejects the step and
+halves it.
 
 An equation may also provide its own stepper object (e.g. an IMEX or exponential integrator):
 any object with the :class:`Stepper` interface can be passed as ``evolve(method=...)``.
@@ -148,6 +150,17 @@ class _ImplicitSolver:
             return self._factor(c, t).solve(b.ravel()).reshape(shape)
         return self._newton(b, c, t, guess)
 
+    def filter(self, v: Any, u: Any, c: float, t: float) -> Any:
+        """``M v`` with the equation's preconditioner ``M ≈ (I − c J(u))^{-1}`` (identity without one).
+
+        Used to filter TR-BDF2's error estimate on nonlinear problems, as the exact ``(I − cL)^{-1}`` is
+        for linear ones, so stiff components that the L-stable method damps do not shrink the step.
+        """
+        M = self.pde.preconditioner(u, c, t) if self.pde.jacobian(u, t) is None else None
+        if M is None:
+            return v
+        return M.matvec(v.ravel()).reshape(v.shape)
+
     def _newton(self, b, c, t, guess):
         xp, pde = self.xp, self.pde
         u = guess.copy()
@@ -166,7 +179,8 @@ class _ImplicitSolver:
                     (u.size, u.size), dtype=float,
                     matvec=lambda v: (v.reshape(shape) - c * pde.jvp(u, v.reshape(shape), t)).ravel(),
                 )
-                du, info = self.spla.gmres(op, -residual.ravel(), rtol=self.gmres_tol, restart=50, maxiter=20)
+                M = pde.preconditioner(u, c, t)
+                du, info = self.spla.gmres(op, -residual.ravel(), rtol=self.gmres_tol, restart=50, maxiter=20, M=M)
                 du = du.reshape(shape)
             u = u + du
         raise FloatingPointError(
@@ -241,6 +255,8 @@ class TRBDF2(Stepper):
         est = self.err_const * dt * (f0 / g - f_star / (g * (1 - g)) + f_new / (1 - g))
         if self.solver.linear:
             est = solve(est, c, t + dt, est)
+        else:
+            est = self.solver.filter(est, u_new, c, t + dt)
         xp = self.pde.grid.xp
         weight = self.atol * self._scale + self.rtol * xp.maximum(xp.abs(u), xp.abs(u_new))
         err = float(xp.sqrt(xp.mean((est / weight) ** 2)))
@@ -252,7 +268,10 @@ class TRBDF2(Stepper):
             return StepResult(u_new, dt_max, self.dt)
         dt = dt_max
         for _ in range(60):
-            u_new, err = self._attempt(state, t, dt)
+            try:
+                u_new, err = self._attempt(state, t, dt)
+            except FloatingPointError:  # Newton failed to converge: reject the step and halve it
+                u_new, err = None, math.inf
             if err <= 1.0:
                 # next proposal: grow by 2 while the error allows (order 2: local error ~ dt^3)
                 k = round(math.log2(dt / self._dt0)) if dt > 0 else 0
