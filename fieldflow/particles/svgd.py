@@ -10,9 +10,13 @@ simplifies, since ``∇_y K(x, y) = a(x) a(y) [−∇k(x − y) + k(x − y)(∇
 .. math:: v_i = \\frac{a_i}{N}\\sum_j a_j\\Big[-\\nabla k(X_i - X_j) - \\tfrac12 k(X_i - X_j)\\,
           \\nabla V_0(X_j)\\Big], \\qquad \\nabla V_0(x) = 2\\alpha x,
 
-(the ``∇V`` terms cancel).  The kernel is fixed (no bandwidth heuristic).  For kernels singular at
-the origin (the 2D/3D Bessel kernel) the self-interaction ``j = i`` is left out; for bounded ones
-it is kept (``∇k(0) = 0``, ``k(0)`` finite).  The double sum is evaluated in row blocks so that
+(the ``∇V`` terms cancel).  The kernel is fixed (no bandwidth heuristic).  The self-interaction
+``j = i`` is the confining term ``−a_i² k(0) α X_i/N`` (``∇k(0) = 0`` by symmetry); without it an
+isolated particle is only repelled and runs away along the growing weight ``a``.  For kernels
+singular at the origin (the 2D/3D Bessel kernel) ``k(0)`` is replaced by the kernel's mean over the
+ball of radius ``ε`` (``self_radius``, default ``ℓ N^{−1/d}``, which vanishes as ``N`` grows so the
+``O(k̄_ε(0)/N) = O(log N / N)`` self term disappears in the mean-field limit):
+``k̄_ε(0) = (1 − tail_mass(ε))/|B_ε|``.  The double sum is evaluated in row blocks so that
 memory stays below ``memory_bytes`` whatever ``N`` (``O(N²)`` work, ``O(block·N)`` memory); it runs
 on NumPy or CuPy arrays alike (the namespace of the particles).  Steps are explicit: forward Euler
 (plain SVGD) or Heun (second order in ``ε``, for cross-checks against the PDE).
@@ -28,7 +32,7 @@ from ..backend import namespace_of
 from ..kernels import Kernel
 from ..potentials import Potential
 
-__all__ = ["velocity", "simulate"]
+__all__ = ["velocity", "simulate", "self_interaction"]
 
 
 def _check(x: Any, kernel: Kernel, alpha: float) -> int:
@@ -42,15 +46,26 @@ def _check(x: Any, kernel: Kernel, alpha: float) -> int:
     return int(x.shape[1])
 
 
+def self_interaction(kernel: Kernel, dim: int, n: int, self_radius: float | None = None) -> float:
+    """``k(0)``, or for a singular kernel its mean over the ball of radius ``ε`` (default ``ℓ n^{−1/d}``)."""
+    if not kernel.singular(dim):
+        return float(kernel.radial(np.zeros(1), dim)[0])
+    eps = kernel.scale * n ** (-1.0 / dim) if self_radius is None else float(self_radius)
+    if not eps > 0:
+        raise ValueError(f"self_radius must be positive, got {self_radius!r}")
+    ball = {2: np.pi * eps**2, 3: 4 / 3 * np.pi * eps**3}[dim]
+    return (1.0 - kernel.tail_mass(eps, dim)) / ball
+
+
 def velocity(x: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 0.0,
-             memory_bytes: int = 2**27) -> Any:
+             memory_bytes: int = 2**27, self_radius: float | None = None) -> Any:
     """The SVGD velocity ``v_i`` of every particle (shape ``(N, d)``), blocked to ``memory_bytes``."""
     dim = _check(x, kernel, alpha)
     xp = namespace_of(x)
     n = int(x.shape[0])
+    k_self = self_interaction(kernel, dim, n, self_radius)
     log_a = V.value(x) - 0.5 * (alpha * xp.sum(x * x, axis=-1) + beta)
     grad_v0 = 2 * alpha * x
-    singular = kernel.singular(dim)
     block = max(1, int(memory_bytes // (8 * n * (dim + 1) * 4)))
     out = xp.empty_like(x)
     for i0 in range(0, n, block):
@@ -60,7 +75,7 @@ def velocity(x: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 0
         pos = r > 0
         safe = xp.where(pos, r, 1.0)
         k = kernel.radial(safe, dim)
-        k = xp.where(pos, k, 0.0 if singular else kernel.radial(xp.zeros_like(r[:1, :1]), dim))
+        k = xp.where(pos, k, k_self)
         dk = xp.where(pos, kernel.radial_derivative(safe, dim) / safe, 0.0)
         w = xp.exp(log_a[i0:i1, None] + log_a[None, :])
         out[i0:i1] = -xp.sum((w * dk)[..., None] * z, axis=1) - 0.5 * (w * k) @ grad_v0
@@ -72,7 +87,7 @@ def velocity(x: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 0
 
 def simulate(x0: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 0.0, *, t_end: float, dt: float,
              method: str = "euler", save_times: Sequence[float] | None = None,
-             memory_bytes: int = 2**27) -> tuple[np.ndarray, list[Any]]:
+             memory_bytes: int = 2**27, self_radius: float | None = None) -> tuple[np.ndarray, list[Any]]:
     """Run particle SVGD from ``x0`` (shape ``(N, d)``) to ``t_end`` with fixed steps ``dt``.
 
     ``method``: ``"euler"`` (``X ← X + dt v(X)``, the SVGD update with ``ε = dt``) or ``"heun"``
@@ -89,7 +104,7 @@ def simulate(x0: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 
     times = np.unique(np.append(np.asarray(save_times if save_times is not None else [], dtype=float), t_end))
 
     def v(y: Any) -> Any:
-        return velocity(y, V, kernel, alpha, beta, memory_bytes)
+        return velocity(y, V, kernel, alpha, beta, memory_bytes, self_radius)
 
     t, out = 0.0, []
     for target in times:

@@ -43,6 +43,7 @@ class LogDensity(PDE):
         self.pde = pde
         self.grid = pde.grid
         self.time_dependent = pde.time_dependent
+        self._cache: tuple[Any, float, Any, Any] | None = None
 
     def density(self, s: Any) -> Any:
         """``ρ = e^s``; ``FloatingPointError`` (a rejected step for TR-BDF2) if a Newton iterate left the float range."""
@@ -56,15 +57,25 @@ class LogDensity(PDE):
             raise FloatingPointError("the equation overflowed at a Newton iterate of log ρ")
         return value
 
-    def rhs(self, s: Any, t: float) -> Any:
+    def _at(self, s: Any, t: float) -> tuple[Any, Any]:
+        """``ρ = e^s`` and ``f(ρ)``, cached for the repeated calls of one Newton iteration (same ``s`` object)."""
+        if self._cache is not None and self._cache[0] is s and self._cache[1] == t:
+            return self._cache[2], self._cache[3]
         rho = self.density(s)
         with np.errstate(over="ignore", invalid="ignore"):
-            return self._finite(self.pde.rhs(rho, t) / rho)
+            f = self._finite(self.pde.rhs(rho, t))
+        self._cache = (s, t, rho, f)
+        return rho, f
+
+    def rhs(self, s: Any, t: float) -> Any:
+        rho, f = self._at(s, t)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._finite(f / rho)
 
     def jvp(self, s: Any, v: Any, t: float) -> Any:
-        rho = self.density(s)
+        rho, f = self._at(s, t)
         with np.errstate(over="ignore", invalid="ignore"):
-            return self._finite((self.pde.jvp(rho, rho * v, t) - self.pde.rhs(rho, t) * v) / rho)
+            return self._finite((self.pde.jvp(rho, rho * v, t) - f * v) / rho)
 
     def preconditioner(self, s: Any, c: float, t: float) -> Any:
         """``(I − cJ_s)^{-1} = D^{-1}(I − cJ + c diag(f/ρ))^{-1} D`` with the density equation's sparse local Jacobian."""
@@ -77,9 +88,9 @@ class LogDensity(PDE):
         from ..backend import to_numpy
 
         xp = self.grid.xp
-        rho = self.density(s)
+        rho, f = self._at(s, t)
         with np.errstate(over="ignore", invalid="ignore"):
-            rate = to_numpy(self._finite(self.pde.rhs(rho, t) / rho)).ravel()
+            rate = to_numpy(self._finite(f / rho)).ravel()
             T = local(rho)
         A = (sp.identity(T.shape[0], format="csc") - c * T + c * sp.diags(rate)).tocsc()
         if not np.all(np.isfinite(A.data)):

@@ -108,9 +108,10 @@ def limited_log_mean(a: Any, b: Any, kappa: float, xp: Any = np) -> tuple[Any, .
     M = xp.where(limited, cap, L)
     Ma = xp.where(limited, kappa * a_min, La)
     Mb = xp.where(limited, kappa * ~a_min, Lb)
-    S = xp.where(limited, cap / L, 1.0)
-    Sa = xp.where(limited, (kappa * a_min - S * La) / L, 0.0)
-    Sb = xp.where(limited, (kappa * ~a_min - S * Lb) / L, 0.0)
+    Ls = xp.where(limited, L, 1.0)  # limited faces have L > cap ≥ 0
+    S = xp.where(limited, cap / Ls, 1.0)
+    Sa = xp.where(limited, (kappa * a_min - S * La) / Ls, 0.0)
+    Sb = xp.where(limited, (kappa * ~a_min - S * Lb) / Ls, 0.0)
     return M, Ma, Mb, S, Sa, Sb
 
 
