@@ -20,7 +20,7 @@ import numpy as np
 TITLE = "SVGD with the Duncan kernel: Gaussian, mixture and banana targets (grid vs particles, KL decay)"
 DEFAULT = True
 
-ELL, DT, BANANA_ALPHA = 1.0, 0.005, 0.1
+ELL, DT, BANANA_ALPHA = 1.0, 0.005, 0.4
 
 
 def best_v0(values, sq_norm):
