@@ -312,12 +312,15 @@ class SVGDFlow(_DuncanFlow):
     max_padding : float
         Largest padded-lattice size per axis relative to the grid; a kernel whose tail needs more
         raises ``ValueError`` (box too small for the kernel).
+    jump_limit : float
+        ``x₀``: faces where ``|log r|`` jumps by more than ``x₀`` get the limited mobility
+        ``M = κ min(r_i, r_j)``, ``κ = (e^{x₀} − 1)/x₀`` (keeps ρ > 0; the dissipation identity stays exact).
     fft : str, optional
         FFT provider.
 
-    Diagnostics
-    -----------
-    ``mass``, ``kl`` (``KL_h(ρ‖ρ∞,h)``) and ``dissipation`` (``𝔻_h²``, so ``dKL_h/dt = −𝔻_h²`` exactly
+    Notes
+    -----
+    Diagnostics: ``mass``, ``kl`` (``KL_h(ρ‖ρ∞,h)``) and ``dissipation`` (``𝔻_h²``, so ``dKL_h/dt = −𝔻_h²`` exactly
     for the semi-discrete scheme).  Units: ``t`` is the flow's time; ``𝔻²`` has units of KL per time.
     """
 
@@ -490,7 +493,7 @@ class SVGDFlow(_DuncanFlow):
         return spla.LinearOperator(T.shape, dtype=float, matvec=lambda v: xp.asarray(lu.solve(to_numpy(v).ravel())))
 
     def velocity(self, rho: Any) -> list[Any]:
-        """Face velocities ``v^a_f = −ω_f (K_h S g^a)_f / ρ∞``-scaled so that ``F^a_f = M_f v^a_f``, per axis."""
+        """Face velocities ``v^a_f = −ω_f (K_h S g^a)_f``, so that the flux is ``F^a_f = M_f v^a_f`` (one array per axis)."""
         _, _, ksg = self._faces(self.ratio(rho))
         return [-w * c for w, c in zip(self.face_weights, ksg)]
 
