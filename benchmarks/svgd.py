@@ -60,13 +60,14 @@ def fft_floor():
     wall = time.perf_counter() - t0
     print(f"[rhs] {n}² grid, padded {pde.convolution.padded_shape}: {wall / reps * 1e3:.1f} ms per evaluation, "
           f"{counter.calls // reps} FFT calls taking {counter.time / reps * 1e3:.1f} ms -> ratio {wall / counter.time:.2f}")
-    stepper = ff.pdes.log_density.LogTRBDF2(pde, dt=0.05, adaptive=False)
-    stepper.initial_dt(rho, 0.0, 1.0)
+    rho = ff.evolve(pde, rho, 0.1, rtol=1e-4).final  # past the stiff initial transient
+    stepper = ff.pdes.log_density.LogTRBDF2(pde, dt=0.02, adaptive=False)
+    stepper.initial_dt(rho, 0.1, 1.0)
     counter.time, counter.calls = 0.0, 0
     t0 = time.perf_counter()
-    stepper.step(rho, 0.0, 0.05)
+    stepper.step(rho, 0.1, 0.02)
     wall = time.perf_counter() - t0
-    print(f"[step] one LogTRBDF2 step dt=0.05: {wall:.2f} s, {counter.calls} FFT calls taking {counter.time:.2f} s "
+    print(f"[step] one LogTRBDF2 step dt=0.02 at t=0.1: {wall:.2f} s, {counter.calls} FFT calls taking {counter.time:.2f} s "
           f"-> ratio {wall / counter.time:.1f}")
 
 
