@@ -10,7 +10,9 @@ it preserves — and nothing about time stepping, progress bars or storage, whic
 * optionally ``linear_operator(t)`` — a sparse matrix ``L`` with ``rhs = L @ state.ravel()``
   for linear equations (implicit steppers then factorise it once per step size);
 * optionally ``jacobian(state, t)`` (sparse matrix) or ``jvp(state, v, t)`` (Jacobian-vector
-  product) for nonlinear implicit steps; without either, a finite-difference product is used.
+  product) for nonlinear implicit steps; without either, a finite-difference product is used;
+* optionally, for Jacobian-free Newton–GMRES, ``preconditioner(state, c, t)`` (an approximate
+  inverse of ``I − c J(state)``).
 
 Class attributes tell :func:`fieldflow.evolve` what to check as it runs:
 ``conserved`` (e.g. ``("mass",)``), ``positive`` (the state is a density), and ``monotone``
@@ -72,6 +74,11 @@ class PDE:
             return xp.zeros_like(v)
         eps = np.sqrt(np.finfo(float).eps) * (1 + float(xp.linalg.norm(state))) / scale
         return (self.rhs(state + eps * v, t) - self.rhs(state, t)) / eps
+
+    def preconditioner(self, state: Any, c: float, t: float) -> Any | None:
+        """An approximation of ``(I − c J(state))^{-1}`` for GMRES (a ``LinearOperator`` on flattened
+        vectors), or ``None`` (the default: no preconditioning)."""
+        return None
 
     # ------------------------------------------------------------------ input and identity
     def validate(self, state: Any) -> Any:

@@ -1,0 +1,59 @@
+"""Shared-stepper extensions: pde.preconditioner in Newton–GMRES, Newton failure = rejected step, LogTRBDF2."""
+
+import numpy as np
+import pytest
+
+import fieldflow as ff
+from fieldflow.pdes.log_density import LogTRBDF2
+from fieldflow.steppers import TRBDF2, _ImplicitSolver
+
+
+def _svgd_flow(n=40):
+    g = ff.Grid.box(n, 4.0, 1)
+    return g, ff.SVGDFlow(g, ff.potentials.Quadratic(1.0), ff.kernels.Bessel(0.5), alpha=0.5)
+
+
+def test_preconditioner_is_used_and_does_not_change_the_solution(monkeypatch):
+    g, pde = _svgd_flow()
+    rho = pde.validate(ff.densities.gaussian(g, mean=1.0, cov=0.5))
+    b = rho.copy()
+    calls = []
+    original = type(pde).preconditioner
+    monkeypatch.setattr(type(pde), "preconditioner", lambda self, u, c, t: calls.append(c) or original(self, u, c, t))
+    with_m = _ImplicitSolver(pde).solve(b, 0.01, 0.0, rho)
+    assert calls
+    monkeypatch.setattr(type(pde), "preconditioner", lambda self, u, c, t: None)
+    without = _ImplicitSolver(pde).solve(b, 0.01, 0.0, rho)
+    np.testing.assert_allclose(with_m, without, rtol=1e-7, atol=1e-12)
+
+
+def test_newton_failure_rejects_and_halves_the_step(monkeypatch):
+    g, pde = _svgd_flow()
+    rho = pde.validate(ff.densities.gaussian(g, mean=1.0, cov=0.5))
+    stepper = TRBDF2(pde)
+    stepper.initial_dt(rho, 0.0, 1.0)
+    original = _ImplicitSolver.solve
+
+    def fragile(self, b, c, t, guess):
+        if c > 1e-3:
+            raise FloatingPointError("Newton did not converge")
+        return original(self, b, c, t, guess)
+
+    monkeypatch.setattr(_ImplicitSolver, "solve", fragile)
+    result = stepper.step(rho, 0.0, 0.1)
+    assert stepper.d * result.dt <= 1e-3 and result.dt > 0
+
+
+def test_log_trbdf2_is_second_order_and_conserves_mass():
+    g, pde = _svgd_flow(48)
+    rho0 = ff.densities.gaussian(g, mean=1.0, cov=0.5)
+    ref = ff.evolve(pde, rho0, 0.5, method=LogTRBDF2(pde, dt=0.5 / 256, adaptive=False)).final
+    errs = []
+    for steps in (8, 16, 32):
+        traj = ff.evolve(pde, rho0, 0.5, method=LogTRBDF2(pde, dt=0.5 / steps, adaptive=False))
+        assert abs(traj["mass"][-1] - 1) < 1e-13
+        errs.append(np.max(np.abs(traj.final - ref)))
+    order = -np.polyfit(np.log([8, 16, 32]), np.log(errs), 1)[0]
+    assert 1.8 < order < 2.4, (errs, order)
+    with pytest.raises(ValueError, match="strictly positive"):
+        LogTRBDF2(pde).initial_dt(np.zeros(g.shape), 0.0, 1.0)
