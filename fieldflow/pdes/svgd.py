@@ -548,7 +548,7 @@ class LocalSVGDFlow(_DuncanFlow):
         """The exact sparse Jacobian ``∂ rhs/∂ρ`` (CSR, C-order flattening)."""
         import scipy.sparse as sp
 
-        xp, grid = self.grid.xp, self.grid
+        grid = self.grid
         r = self.ratio(rho)
         n = grid.size
         index = np.arange(n).reshape(grid.shape)
