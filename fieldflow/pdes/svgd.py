@@ -51,6 +51,7 @@ import numpy as np
 from ..backend import to_numpy
 from ..convolve import PaddedFourierMultiplier
 from ..densities import validate_density
+from ..finite_volume import divergence
 from ..grids import Grid
 from ..kernels import Kernel
 from ..potentials import Potential
@@ -219,15 +220,6 @@ class _DuncanFlow(PDE):
     def _face_pairs(self, r: Any, a: int) -> tuple[Any, Any]:
         return r[self._lo[a]], r[self._hi[a]]
 
-    def _divergence(self, fluxes: list[Any]) -> Any:
-        """``−Σ_a (F_{i+e_a/2} − F_{i−e_a/2})/h_a`` with zero flux through the walls."""
-        xp = self.grid.xp
-        out = xp.zeros(self.grid.shape)
-        for a, (F, h) in enumerate(zip(fluxes, self.grid.spacing)):
-            out[self._lo[a]] -= F / h
-            out[self._hi[a]] += F / h
-        return out
-
     def _gradients(self, r: Any) -> list[Any]:
         """``g^a_f = ω_f (r_{i+e_a} − r_i)/h_a`` on each face lattice."""
         out = []
@@ -376,7 +368,7 @@ class SVGDFlow(_DuncanFlow):
 
     def rhs(self, rho: Any, t: float) -> Any:
         mob, _, ksg = self._faces(self.ratio(rho))
-        return self._divergence([-w * m[0] * c for w, m, c in zip(self.face_weights, mob, ksg)])
+        return divergence([-w * m[0] * c for w, m, c in zip(self.face_weights, mob, ksg)], self.grid.spacing, self.grid.xp)
 
     def _limited_gradient_jvp(self, mob: list[Any], r: Any, dr: Any) -> list[Any]:
         """``δ(S g)`` for a perturbation ``δr``."""
@@ -396,7 +388,7 @@ class SVGDFlow(_DuncanFlow):
         for a, (w, m, c, d) in enumerate(zip(self.face_weights, mob, ksg, kd)):
             dlo, dhi = self._face_pairs(dr, a)
             fluxes.append(-w * ((m[1] * dlo + m[2] * dhi) * c + m[0] * d))
-        return self._divergence(fluxes)
+        return divergence(fluxes, self.grid.spacing, self.grid.xp)
 
     # ------------------------------------------------------------------ preconditioner
     def local_jacobian(self, rho: Any) -> Any:
@@ -537,7 +529,7 @@ class LocalSVGDFlow(_DuncanFlow):
         return [-w * L * g for w, L, g in zip(self.face_weights, self._means(r), self._gradients(r))]
 
     def rhs(self, rho: Any, t: float) -> Any:
-        return self._divergence(self._fluxes(rho))
+        return divergence(self._fluxes(rho), self.grid.spacing, self.grid.xp)
 
     def dissipation(self, rho: Any) -> float:
         """``𝔻_{h,loc}² = h^d Σ_a Σ_f (g^a_f)²``."""
