@@ -13,14 +13,34 @@ from fieldflow.particles.landau import BlobLandau, ScoreLandau, fit_score, landa
 
 
 def _blob_m4_error(n, t0=0.5, t1=1.0, extent=4.5):
+    """Error of the change of the fourth moment over [t0, t1] against BKW (2D), particles on n×n cells, ε = h.
+
+    The change ``m4(t1) − m4(t0)`` is compared, so the initial grid quadrature error (~1e-5) cancels.
+    """
     exact = BKW(2)
     grid = ff.Grid.box(n, extent, dim=2)
     blob = BlobLandau(grid, 0.0)
     f0 = exact.density(grid.points, t0)
     v, w = blob.initial_particles(f0)
     run = blob.run(f0, t1 - t0, dt=0.8 / blob.lipschitz(v, w))
-    m4 = np.sum(run.weights * np.sum(run.states[-1] ** 2, 1) ** 2)
-    return abs(m4 - exact.moments(t1)["fourth_moment"]), run
+    m4 = [np.sum(run.weights * np.sum(x**2, 1) ** 2) for x in (run.states[0], run.states[-1])]
+    change = exact.moments(t1)["fourth_moment"] - exact.moments(t0)["fourth_moment"]
+    return abs(m4[1] - m4[0] - change), run
+
+
+def _extrapolated_order(ns, t1):
+    """Local orders in ε between consecutive n, extrapolated linearly in ε² to ε → 0.
+
+    The blob error is a smooth function of ε² alone, ``E = aε²(1 + cε² + …)`` (measured: halving dt, changing
+    the box or ε/h at equal ε leave it unchanged), so the local order ``p(ε) = 2 + 2cε² + O(ε⁴)`` at
+    ``ε² = ε₁ε₂``.  With ε = h and N ≤ 2304 particles the data are pre-asymptotic (``E ≈ aε²/(1 + bε²)``,
+    ``b ≈ 3.1 ≈ 1.7/K``, so p ≈ 1.5 at n = 24–32), hence the extrapolation.
+    """
+    errors = [_blob_m4_error(n, t1=t1)[0] for n in ns]
+    eps = 9.0 / np.array(ns, float)
+    p = np.log(np.array(errors[:-1]) / errors[1:]) / np.log(eps[:-1] / eps[1:])
+    x = eps[:-1] * eps[1:]
+    return np.polyval(np.polyfit(x, p, 1), 0.0), errors, p
 
 
 def test_pair_velocity_conserves_momentum_and_energy_for_any_F():
@@ -50,26 +70,17 @@ def test_blob_midpoint_conserves_energy_without_correction():
     assert np.all(np.diff(run["entropy"]) < 0)
 
 
-def test_blob_error_decreases_with_N_at_the_fitted_rate():
-    """Fourth-moment error at t = 1 against BKW (2D, from t = 0.5), particles on n×n cells, ε = h.
+def test_blob_error_decreases_with_N_at_the_claimed_rate():
+    """The claim: error O(ε²) = O(h²) = O(N^{-1}) in 2D for ε = h.  Fourth-moment change over [0.5, 0.55].
 
-    The method's error is O(ε²) = O(h²) = O(N^{-2/d}) = O(N^{-1}) in 2D asymptotically; on these coarse
-    particle sets the measured exponents are 0.49 (n = 12–24) and 0.66 (n = 16–32, slow test), rising toward
-    1.  The initial moments are exact to 1e-5 (grid quadrature of a Gaussian), so the error is the dynamics'.
+    Measured local orders in ε: 1.51 (n = 24→32), 1.75 (32→48); extrapolated to ε → 0: 2.00.  Tolerance: the
+    linear extrapolation of ``p(ε²) = 2 − 2bε²/(1 + bε²)`` from the two points x₁, x₂ is biased by the quadratic
+    term, ``2b²x₁x₂ ≈ 0.11`` with b ≈ 3.1, so |p₀ − 2| ≤ 0.15.
     """
-    ns = (12, 16, 24)
-    errors = [_blob_m4_error(n)[0] for n in ns]
+    p0, errors, p = _extrapolated_order((24, 32, 48), t1=0.55)
     assert errors[0] > errors[1] > errors[2]
-    slope = -np.polyfit(np.log(np.array(ns) ** 2), np.log(errors), 1)[0]
-    assert 0.4 < slope < 1.2, (errors, slope)
-
-
-@pytest.mark.slow
-def test_blob_error_rate_slow():
-    ns = (16, 24, 32)
-    errors = [_blob_m4_error(n)[0] for n in ns]
-    slope = -np.polyfit(np.log(np.array(ns) ** 2), np.log(errors), 1)[0]
-    assert 0.6 < slope < 1.2, (errors, slope)
+    assert np.all(np.diff(p) > 0), p  # approaching the asymptotic order from below
+    assert abs(p0 - 2.0) <= 0.15, (errors, p, p0)
 
 
 def test_score_model_recovers_bkw_score():
