@@ -9,38 +9,8 @@ import pytest
 
 import fieldflow as ff
 from fieldflow.landau import BKW
+from fieldflow.studies.landau_bkw import blob_m4_error, extrapolated_order
 from fieldflow.particles.landau import BlobLandau, ScoreLandau, fit_score, landau_velocity
-
-
-def _blob_m4_error(n, t0=0.5, t1=1.0, extent=4.5):
-    """Error of the change of the fourth moment over [t0, t1] against BKW (2D), particles on n×n cells, ε = h.
-
-    The change ``m4(t1) − m4(t0)`` is compared, so the initial grid quadrature error (~1e-5) cancels.
-    """
-    exact = BKW(2)
-    grid = ff.Grid.box(n, extent, dim=2)
-    blob = BlobLandau(grid, 0.0)
-    f0 = exact.density(grid.points, t0)
-    v, w = blob.initial_particles(f0)
-    run = blob.run(f0, t1 - t0, dt=0.8 / blob.lipschitz(v, w))
-    m4 = [np.sum(run.weights * np.sum(x**2, 1) ** 2) for x in (run.states[0], run.states[-1])]
-    change = exact.moments(t1)["fourth_moment"] - exact.moments(t0)["fourth_moment"]
-    return abs(m4[1] - m4[0] - change), run
-
-
-def _extrapolated_order(ns, t1):
-    """Local orders in ε between consecutive n, extrapolated linearly in ε² to ε → 0.
-
-    The blob error is a smooth function of ε² alone, ``E = aε²(1 + cε² + …)`` (measured: halving dt, changing
-    the box or ε/h at equal ε leave it unchanged), so the local order ``p(ε) = 2 + 2cε² + O(ε⁴)`` at
-    ``ε² = ε₁ε₂``.  With ε = h and N ≤ 2304 particles the data are pre-asymptotic (``E ≈ aε²/(1 + bε²)``,
-    ``b ≈ 3.1 ≈ 1.7/K``, so p ≈ 1.5 at n = 24–32), hence the extrapolation.
-    """
-    errors = [_blob_m4_error(n, t1=t1)[0] for n in ns]
-    eps = 9.0 / np.array(ns, float)
-    p = np.log(np.array(errors[:-1]) / errors[1:]) / np.log(eps[:-1] / eps[1:])
-    x = eps[:-1] * eps[1:]
-    return np.polyval(np.polyfit(x, p, 1), 0.0), errors, p
 
 
 def test_pair_velocity_conserves_momentum_and_energy_for_any_F():
@@ -54,7 +24,7 @@ def test_pair_velocity_conserves_momentum_and_energy_for_any_F():
 
 
 def test_blob_conserves_to_roundoff_and_entropy_decreases():
-    err, run = _blob_m4_error(12, t1=0.7)
+    err, run = blob_m4_error(12, t1=0.7)
     assert np.max(np.abs(run["mass"] - 1)) < 1e-14
     assert max(np.max(np.abs(run[f"momentum_{a}"])) for a in range(2)) < 1e-14
     assert np.max(np.abs(run["energy"] - run["energy"][0])) < 1e-13
@@ -77,7 +47,9 @@ def test_blob_error_decreases_with_N_at_the_claimed_rate():
     linear extrapolation of ``p(ε²) = 2 − 2bε²/(1 + bε²)`` from the two points x₁, x₂ is biased by the quadratic
     term, ``2b²x₁x₂ ≈ 0.11`` with b ≈ 3.1, so |p₀ − 2| ≤ 0.15.
     """
-    p0, errors, p = _extrapolated_order((24, 32, 48), t1=0.55)
+    ns = (24, 32, 48)
+    errors = [blob_m4_error(n)[0] for n in ns]
+    p0, p = extrapolated_order(9.0 / np.array(ns), errors)
     assert errors[0] > errors[1] > errors[2]
     assert np.all(np.diff(p) > 0), p  # approaching the asymptotic order from below
     assert abs(p0 - 2.0) <= 0.15, (errors, p, p0)
