@@ -39,7 +39,7 @@ def grid_study(dim: int, ns: tuple[int, ...], extent: float, t0: float, t1: floa
     rows, runs = [], {}
     for n in ns:
         grid = Grid.box(n, extent, dim=dim)
-        pde = Landau(grid, 0.0, fft="numpy")
+        pde = Landau(grid, 0.0)
         traj = evolve(pde, exact.density(grid.points, t0), t1 - t0, method="ssprk3", save_every=(t1 - t0) / 4,
                       diagnostics_every=10)
         error = grid.integrate(np.abs(traj.final - exact.density(grid.points, t1)))
