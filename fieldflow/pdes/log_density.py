@@ -96,7 +96,7 @@ class LogDensity(PDE):
         if not np.all(np.isfinite(A.data)):
             raise FloatingPointError("the local Jacobian overflowed at a Newton iterate of log ρ")
         try:
-            lu = spla.splu(A)
+            lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A")  # nearest-neighbour stencil: minimum degree on A + Aᵀ
         except RuntimeError as exc:  # exactly singular: reject the step
             raise FloatingPointError(str(exc)) from exc
         r = to_numpy(rho).ravel()

@@ -480,7 +480,7 @@ class SVGDFlow(_DuncanFlow):
         import scipy.sparse.linalg as spla
 
         T = self.local_jacobian(rho)
-        lu = spla.splu((sp.identity(T.shape[0], format="csc") - c * T).tocsc())
+        lu = spla.splu((sp.identity(T.shape[0], format="csc") - c * T).tocsc(), permc_spec="MMD_AT_PLUS_A")
         xp = self.grid.xp
         return spla.LinearOperator(T.shape, dtype=float, matvec=lambda v: xp.asarray(lu.solve(to_numpy(v).ravel())))
 
