@@ -34,6 +34,7 @@ any object with the :class:`Stepper` interface can be passed as ``evolve(method=
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,12 +202,25 @@ class _ImplicitSolver:
             return v
         return M.matvec(v.ravel()).reshape(v.shape)
 
+    def _check_representable(self, v: Any, what: str, t: float, c: float) -> None:
+        """Raise ``FloatingPointError`` (a rejected step) unless ``‖v‖₂²`` is a finite float.
+
+        GMRES squares the norms of its inputs: with ``max|v_i| > sqrt(float_max / n)`` they overflow
+        and the Krylov iteration breaks down on ``inf``/``nan``, so such an iterate is rejected first.
+        """
+        xp = self.xp
+        peak = float(xp.max(xp.abs(v)))
+        if not peak <= math.sqrt(sys.float_info.max / max(v.size, 1)):
+            raise FloatingPointError(f"the {what} left the floating-point range at t={t:.4g} (c={c:.3e}); "
+                                     "reduce dt or rtol")
+
     def _newton(self, b, c, t, guess):
         xp, pde = self.xp, self.pde
         u = guess.copy()
         scale = float(xp.linalg.norm(b)) + 1e-300
         for _ in range(self.max_newton):
             residual = u - c * pde.rhs(u, t) - b
+            self._check_representable(residual, "Newton residual", t, c)
             if float(xp.linalg.norm(residual)) <= self.newton_tol * scale:
                 return u
             J = pde.jacobian(u, t)
@@ -220,6 +234,8 @@ class _ImplicitSolver:
                     matvec=lambda v: (v.reshape(shape) - c * pde.jvp(u, v.reshape(shape), t)).ravel(),
                 )
                 M = pde.preconditioner(u, c, t)
+                if M is not None:
+                    self._check_representable(M.matvec(residual.ravel()), "preconditioned Newton residual", t, c)
                 du, info = self.spla.gmres(op, -residual.ravel(), rtol=self.gmres_tol, restart=50, maxiter=20, M=M)
                 du = du.reshape(shape)
             u = u + du

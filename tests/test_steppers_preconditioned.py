@@ -57,3 +57,25 @@ def test_log_trbdf2_is_second_order_and_conserves_mass():
     assert 1.8 < order < 2.4, (errs, order)
     with pytest.raises(ValueError, match="strictly positive"):
         LogTRBDF2(pde).initial_dt(np.zeros(g.shape), 0.0, 1.0)
+
+
+@pytest.mark.parametrize("where", ["residual", "preconditioned"])
+def test_newton_rejects_unrepresentable_iterates_before_gmres(monkeypatch, where):
+    """An iterate whose (preconditioned) residual would overflow GMRES's norms is a rejected step, not a GMRES call."""
+    import warnings
+
+    import scipy.sparse.linalg as spla
+
+    g, pde = _svgd_flow()
+    rho = pde.validate(ff.densities.gaussian(g, mean=1.0, cov=0.5))
+    huge = 1e300  # finite, but its square overflows
+    if where == "residual":
+        monkeypatch.setattr(type(pde), "rhs", lambda self, u, t: np.full_like(u, huge))
+    else:
+        monkeypatch.setattr(type(pde), "preconditioner", lambda self, u, c, t: spla.LinearOperator(
+            (u.size, u.size), dtype=float, matvec=lambda v: np.full_like(v, huge)))
+    monkeypatch.setattr(spla, "gmres", lambda *a, **k: pytest.fail("GMRES called on an unrepresentable residual"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(FloatingPointError, match="left the floating-point range"):
+            _ImplicitSolver(pde).solve(rho, 0.01, 0.0, rho * 1.01)

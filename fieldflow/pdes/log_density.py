@@ -100,7 +100,12 @@ class LogDensity(PDE):
         except RuntimeError as exc:  # exactly singular: reject the step
             raise FloatingPointError(str(exc)) from exc
         r = to_numpy(rho).ravel()
-        return spla.LinearOperator(T.shape, dtype=float, matvec=lambda v: xp.asarray(lu.solve(r * to_numpy(v).ravel()) / r))
+
+        def solve(v: Any) -> Any:
+            with np.errstate(over="ignore"):  # an overflow to inf rejects the step in TR-BDF2's Newton loop
+                return xp.asarray(lu.solve(r * to_numpy(v).ravel()) / r)
+
+        return spla.LinearOperator(T.shape, dtype=float, matvec=solve)
 
 
 class LogTRBDF2(Stepper):
