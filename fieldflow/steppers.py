@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .pdes.base import PDE
 
@@ -264,6 +264,13 @@ class BackwardEuler(Stepper):
 class TRBDF2(Stepper):
     """TR-BDF2 with Hosea–Shampine error control (``rtol``, ``atol`` relative to ``max|u₀|``).
 
+    The local error ``e`` is accepted when ``sqrt(mean((e/w)²)) ≤ 1`` with the weights
+    ``w = atol·max|u₀| + rtol·max(|u_n|, |u_{n+1}|)``; ``error_weights(u_n, u_{n+1}) -> w`` (an array of
+    the state's shape, or a scalar, in the state's units) replaces that rule, for states whose error
+    is naturally measured otherwise (e.g. :class:`~fieldflow.pdes.log_density.LogTRBDF2`, which
+    steps ``log ρ`` and measures the error in ``ρ``).  It also weights the first-step heuristic
+    (``u_n = u_{n+1} = u₀``).
+
     For densities (``pde.positive``) a step whose minimum falls below ``−positivity_tol·max|u|`` is
     rejected and retried with half the step, so adaptive runs stay non-negative to that tolerance.
 
@@ -275,9 +282,11 @@ class TRBDF2(Stepper):
     gamma = 2 - math.sqrt(2)
 
     def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, rtol: float = 1e-5,
-                 atol: float = 1e-8, positivity_tol: float = 1e-12, **options: Any):
+                 atol: float = 1e-8, positivity_tol: float = 1e-12,
+                 error_weights: Callable[[Any, Any], Any] | None = None, **options: Any):
         super().__init__(pde, dt, adaptive, **options)
         self.positivity_tol = positivity_tol
+        self.error_weights = error_weights
         if not adaptive and dt is None:
             raise ValueError("TRBDF2 with adaptive=False needs a fixed dt")
         self.rtol, self.atol = rtol, atol
@@ -297,7 +306,7 @@ class TRBDF2(Stepper):
             return self.dt
         # first step from the solution's own time scale (Hairer–Nørsett–Wanner's h₀ = 0.01 ‖u‖/‖f(u)‖ in
         # the error weights), snapped to the ladder (t_end − t)·2^{-k} so later steps land on it
-        weight = self.atol * self._scale + self.rtol * xp.abs(state)
+        weight = self._weights(state, state)
         d0 = float(xp.sqrt(xp.mean((state / weight) ** 2)))
         d1 = float(xp.sqrt(xp.mean((self.pde.rhs(state, t) / weight) ** 2)))
         span = t_end - t
@@ -305,6 +314,13 @@ class TRBDF2(Stepper):
         k = min(max(math.ceil(math.log2(span / min(h0, span))), 0), 30)
         self._dt0 = span * 2.0**-k
         return self._dt0
+
+    def _weights(self, u: Any, u_new: Any) -> Any:
+        """The error weights ``w`` (see the class docstring)."""
+        if self.error_weights is not None:
+            return self.error_weights(u, u_new)
+        xp = self.pde.grid.xp
+        return self.atol * self._scale + self.rtol * xp.maximum(xp.abs(u), xp.abs(u_new))
 
     def _attempt(self, u, t, dt):
         g, f, solve = self.gamma, self.pde.rhs, self.solver.solve
@@ -325,8 +341,7 @@ class TRBDF2(Stepper):
         else:
             est = self.solver.filter(est, u_new, c, t + dt)
         xp = self.pde.grid.xp
-        weight = self.atol * self._scale + self.rtol * xp.maximum(xp.abs(u), xp.abs(u_new))
-        err = float(xp.sqrt(xp.mean((est / weight) ** 2)))
+        err = float(xp.sqrt(xp.mean((est / self._weights(u, u_new)) ** 2)))
         return u_new, err
 
     def step(self, state, t, dt_max):
