@@ -205,8 +205,9 @@ class _ImplicitSolver:
     def _check_representable(self, v: Any, what: str, t: float, c: float) -> None:
         """Raise ``FloatingPointError`` (a rejected step) unless ``‖v‖₂²`` is a finite float.
 
-        GMRES squares the norms of its inputs: with ``max|v_i| > sqrt(float_max / n)`` they overflow
-        and the Krylov iteration breaks down on ``inf``/``nan``, so such an iterate is rejected first.
+        GMRES squares the norms of its inputs and of every operator and preconditioner image: with
+        ``max|v_i| > sqrt(float_max / n)`` they overflow and the Krylov iteration breaks down on
+        ``inf``/``nan``, so such an iterate is rejected before GMRES sees it.
         """
         xp = self.xp
         peak = float(xp.max(xp.abs(v)))
@@ -229,13 +230,21 @@ class _ImplicitSolver:
                 du = self.spla.spsolve(A, -residual.ravel()).reshape(u.shape)
             else:
                 shape = u.shape
-                op = self.spla.LinearOperator(
-                    (u.size, u.size), dtype=float,
-                    matvec=lambda v: (v.reshape(shape) - c * pde.jvp(u, v.reshape(shape), t)).ravel(),
-                )
+
+                def checked(apply: Callable[[Any], Any], what: str) -> Any:
+                    """``apply`` as a LinearOperator whose images are checked before GMRES sees them."""
+                    def matvec(v: Any) -> Any:
+                        out = apply(v)
+                        self._check_representable(out, what, t, c)
+                        return out
+                    return self.spla.LinearOperator((u.size, u.size), dtype=float, matvec=matvec)
+
+                op = checked(lambda v: (v.reshape(shape) - c * pde.jvp(u, v.reshape(shape), t)).ravel(),
+                             "Newton matrix-vector product")
                 M = pde.preconditioner(u, c, t)
                 if M is not None:
-                    self._check_representable(M.matvec(residual.ravel()), "preconditioned Newton residual", t, c)
+                    M = checked(M.matvec, "preconditioner image")
+                    M.matvec(residual.ravel())  # reject before GMRES when the preconditioned residual overflows
                 du, info = self.spla.gmres(op, -residual.ravel(), rtol=self.gmres_tol, restart=50, maxiter=20, M=M)
                 du = du.reshape(shape)
             u = u + du
