@@ -34,8 +34,9 @@ any object with the :class:`Stepper` interface can be passed as ``evolve(method=
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .pdes.base import PDE
 
@@ -201,12 +202,26 @@ class _ImplicitSolver:
             return v
         return M.matvec(v.ravel()).reshape(v.shape)
 
+    def _check_representable(self, v: Any, what: str, t: float, c: float) -> None:
+        """Raise ``FloatingPointError`` (a rejected step) unless ``‖v‖₂²`` is a finite float.
+
+        GMRES squares the norms of its inputs and of every operator and preconditioner image: with
+        ``max|v_i| > sqrt(float_max / n)`` they overflow and the Krylov iteration breaks down on
+        ``inf``/``nan``, so such an iterate is rejected before GMRES sees it.
+        """
+        xp = self.xp
+        peak = float(xp.max(xp.abs(v)))
+        if not peak <= math.sqrt(sys.float_info.max / max(v.size, 1)):
+            raise FloatingPointError(f"the {what} left the floating-point range at t={t:.4g} (c={c:.3e}); "
+                                     "reduce dt or rtol")
+
     def _newton(self, b, c, t, guess):
         xp, pde = self.xp, self.pde
         u = guess.copy()
         scale = float(xp.linalg.norm(b)) + 1e-300
         for _ in range(self.max_newton):
             residual = u - c * pde.rhs(u, t) - b
+            self._check_representable(residual, "Newton residual", t, c)
             if float(xp.linalg.norm(residual)) <= self.newton_tol * scale:
                 return u
             J = pde.jacobian(u, t)
@@ -215,11 +230,21 @@ class _ImplicitSolver:
                 du = self.spla.spsolve(A, -residual.ravel()).reshape(u.shape)
             else:
                 shape = u.shape
-                op = self.spla.LinearOperator(
-                    (u.size, u.size), dtype=float,
-                    matvec=lambda v: (v.reshape(shape) - c * pde.jvp(u, v.reshape(shape), t)).ravel(),
-                )
+
+                def checked(apply: Callable[[Any], Any], what: str) -> Any:
+                    """``apply`` as a LinearOperator whose images are checked before GMRES sees them."""
+                    def matvec(v: Any) -> Any:
+                        out = apply(v)
+                        self._check_representable(out, what, t, c)
+                        return out
+                    return self.spla.LinearOperator((u.size, u.size), dtype=float, matvec=matvec)
+
+                op = checked(lambda v: (v.reshape(shape) - c * pde.jvp(u, v.reshape(shape), t)).ravel(),
+                             "Newton matrix-vector product")
                 M = pde.preconditioner(u, c, t)
+                if M is not None:
+                    M = checked(M.matvec, "preconditioner image")
+                    M.matvec(residual.ravel())  # reject before GMRES when the preconditioned residual overflows
                 du, info = self.spla.gmres(op, -residual.ravel(), rtol=self.gmres_tol, restart=50, maxiter=20, M=M)
                 du = du.reshape(shape)
             u = u + du
@@ -248,6 +273,13 @@ class BackwardEuler(Stepper):
 class TRBDF2(Stepper):
     """TR-BDF2 with Hosea–Shampine error control (``rtol``, ``atol`` relative to ``max|u₀|``).
 
+    The local error ``e`` is accepted when ``sqrt(mean((e/w)²)) ≤ 1`` with the weights
+    ``w = atol·max|u₀| + rtol·max(|u_n|, |u_{n+1}|)``; ``error_weights(u_n, u_{n+1}) -> w`` (an array of
+    the state's shape, or a scalar, in the state's units) replaces that rule, for states whose error
+    is naturally measured otherwise (e.g. :class:`~fieldflow.pdes.log_density.LogTRBDF2`, which
+    steps ``log ρ`` and measures the error in ``ρ``).  It also weights the first-step heuristic
+    (``u_n = u_{n+1} = u₀``).
+
     For densities (``pde.positive``) a step whose minimum falls below ``−positivity_tol·max|u|`` is
     rejected and retried with half the step, so adaptive runs stay non-negative to that tolerance.
 
@@ -259,9 +291,11 @@ class TRBDF2(Stepper):
     gamma = 2 - math.sqrt(2)
 
     def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, rtol: float = 1e-5,
-                 atol: float = 1e-8, positivity_tol: float = 1e-12, **options: Any):
+                 atol: float = 1e-8, positivity_tol: float = 1e-12,
+                 error_weights: Callable[[Any, Any], Any] | None = None, **options: Any):
         super().__init__(pde, dt, adaptive, **options)
         self.positivity_tol = positivity_tol
+        self.error_weights = error_weights
         if not adaptive and dt is None:
             raise ValueError("TRBDF2 with adaptive=False needs a fixed dt")
         self.rtol, self.atol = rtol, atol
@@ -281,7 +315,7 @@ class TRBDF2(Stepper):
             return self.dt
         # first step from the solution's own time scale (Hairer–Nørsett–Wanner's h₀ = 0.01 ‖u‖/‖f(u)‖ in
         # the error weights), snapped to the ladder (t_end − t)·2^{-k} so later steps land on it
-        weight = self.atol * self._scale + self.rtol * xp.abs(state)
+        weight = self._weights(state, state)
         d0 = float(xp.sqrt(xp.mean((state / weight) ** 2)))
         d1 = float(xp.sqrt(xp.mean((self.pde.rhs(state, t) / weight) ** 2)))
         span = t_end - t
@@ -289,6 +323,13 @@ class TRBDF2(Stepper):
         k = min(max(math.ceil(math.log2(span / min(h0, span))), 0), 30)
         self._dt0 = span * 2.0**-k
         return self._dt0
+
+    def _weights(self, u: Any, u_new: Any) -> Any:
+        """The error weights ``w`` (see the class docstring)."""
+        if self.error_weights is not None:
+            return self.error_weights(u, u_new)
+        xp = self.pde.grid.xp
+        return self.atol * self._scale + self.rtol * xp.maximum(xp.abs(u), xp.abs(u_new))
 
     def _attempt(self, u, t, dt):
         g, f, solve = self.gamma, self.pde.rhs, self.solver.solve
@@ -309,8 +350,7 @@ class TRBDF2(Stepper):
         else:
             est = self.solver.filter(est, u_new, c, t + dt)
         xp = self.pde.grid.xp
-        weight = self.atol * self._scale + self.rtol * xp.maximum(xp.abs(u), xp.abs(u_new))
-        err = float(xp.sqrt(xp.mean((est / weight) ** 2)))
+        err = float(xp.sqrt(xp.mean((est / self._weights(u, u_new)) ** 2)))
         return u_new, err
 
     def step(self, state, t, dt_max):

@@ -337,6 +337,7 @@ class SVGDFlow(_DuncanFlow):
         self._buffer_shape = (dim,) + self.convolution.padded_shape
         self._face_slices = [(a,) + tuple(slice(0, n) for n in fg.shape) for a, fg in enumerate(self.face_grids)]
         self._cache: tuple[Any, Any] | None = None
+        self._kernel_column: np.ndarray | None = None  # κ = F_P⁻¹ k̂ on the host, computed at first use
 
     # ------------------------------------------------------------------ the operator K_h
     def convolve_faces(self, components: list[Any]) -> list[Any]:
@@ -411,7 +412,10 @@ class SVGDFlow(_DuncanFlow):
         mob, _, ksg, r = self._state(rho)
         inv = self.inv_rho_inf
         P = self.convolution.padded_shape
-        column = to_numpy(self.convolution.fft.irfftn(self.convolution.symbol, s=P, axes=tuple(range(-dim, 0))))
+        if self._kernel_column is None:
+            self._kernel_column = to_numpy(self.convolution.fft.irfftn(self.convolution.symbol, s=P,
+                                                                        axes=tuple(range(-dim, 0))))
+        column = self._kernel_column
 
         def kap(m: tuple[int, ...]) -> float:
             return float(column[tuple(mi % Pi for mi, Pi in zip(m, P))])
@@ -480,7 +484,7 @@ class SVGDFlow(_DuncanFlow):
         import scipy.sparse.linalg as spla
 
         T = self.local_jacobian(rho)
-        lu = spla.splu((sp.identity(T.shape[0], format="csc") - c * T).tocsc())
+        lu = spla.splu((sp.identity(T.shape[0], format="csc") - c * T).tocsc(), permc_spec="MMD_AT_PLUS_A")
         xp = self.grid.xp
         return spla.LinearOperator(T.shape, dtype=float, matvec=lambda v: xp.asarray(lu.solve(to_numpy(v).ravel())))
 
