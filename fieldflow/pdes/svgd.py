@@ -51,7 +51,7 @@ import numpy as np
 from ..backend import to_numpy
 from ..convolve import PaddedFourierMultiplier
 from ..densities import validate_density
-from ..finite_volume import divergence
+from ..finite_volume import divergence, lower_cells, upper_cells
 from ..grids import Grid
 from ..kernels import Kernel
 from ..potentials import Potential
@@ -171,13 +171,8 @@ class _DuncanFlow(PDE):
         self.rho_inf = xp.exp(self.log_rho_inf)
         self.inv_rho_inf = xp.exp(-self.log_rho_inf)
         # face lattices: per axis, the interior faces between cells i and i + e_a
-        self._lo, self._hi, self.face_weights, self.face_grids = [], [], [], []
+        self.face_weights, self.face_grids = [], []
         for a, h in enumerate(grid.spacing):
-            lo = [slice(None)] * grid.dim
-            hi = [slice(None)] * grid.dim
-            lo[a], hi[a] = slice(0, -1), slice(1, None)
-            self._lo.append(tuple(lo))
-            self._hi.append(tuple(hi))
             shape = list(grid.shape)
             shape[a] -= 1
             lower, upper = list(grid.lower), list(grid.upper)
@@ -218,7 +213,7 @@ class _DuncanFlow(PDE):
         return rho * self.inv_rho_inf
 
     def _face_pairs(self, r: Any, a: int) -> tuple[Any, Any]:
-        return r[self._lo[a]], r[self._hi[a]]
+        return r[lower_cells(a, self.grid.dim)], r[upper_cells(a, self.grid.dim)]
 
     def _gradients(self, r: Any) -> list[Any]:
         """``g^a_f = ω_f (r_{i+e_a} − r_i)/h_a`` on each face lattice."""
@@ -425,10 +420,7 @@ class SVGDFlow(_DuncanFlow):
             pad = [(0, 0)] * dim
             pad[a] = (1, 1)
             full = xp.pad(face, pad)
-            lo = [slice(None)] * dim
-            hi = [slice(None)] * dim
-            lo[a], hi[a] = slice(0, -1), slice(1, None)
-            return full[tuple(lo)], full[tuple(hi)]
+            return full[lower_cells(a, dim)], full[upper_cells(a, dim)]
 
         def shift(arr: Any, m: tuple[int, ...]) -> Any:
             """``arr[i + m]`` with zeros outside the grid."""
@@ -556,8 +548,8 @@ class LocalSVGDFlow(_DuncanFlow):
             # F = -c L (hi - lo):  dF/dlo = -c (dLa (hi - lo) - L),  dF/dhi = -c (dLb (hi - lo) + L)
             d_lo = to_numpy(-c * (dLa * (hi - lo) - L)).ravel() / h
             d_hi = to_numpy(-c * (dLb * (hi - lo) + L)).ravel() / h
-            p = index[self._lo[a]].ravel()
-            q = index[self._hi[a]].ravel()
+            p = index[lower_cells(a, grid.dim)].ravel()
+            q = index[upper_cells(a, grid.dim)].ravel()
             # rhs_p -= F/h, rhs_q += F/h; chain rule dr = inv dρ
             rows += [p, p, q, q]
             cols += [p, q, p, q]
