@@ -119,7 +119,7 @@ class Fourier:
         q = xp.asarray(q, dtype=float)
         if q.shape[-1] != grid.shape[0]:
             raise ValueError(f"array of shape {tuple(q.shape)} does not match the grid shape {grid.shape}")
-        fft = get_fft(backend=grid.backend, threads=1)
+        fft = get_fft(backend=grid.backend)
         qhat = fft.rfftn(q, axes=(-1,))
         return fft.irfftn(qhat * self.symbol(grid, derivative), s=grid.shape, axes=(-1,))
 

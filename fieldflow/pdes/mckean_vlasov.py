@@ -57,7 +57,7 @@ def order_parameters(q: Any, grid: Grid, kmax: int = 2) -> tuple[float, ...]:
     n = grid.shape[0]
     if not 1 <= kmax < n // 2:
         raise ValueError(f"kmax must be between 1 and n/2 - 1 = {n // 2 - 1}, got {kmax}")
-    qhat = get_fft(backend=grid.backend, threads=1).rfftn(q, axes=(-1,))
+    qhat = get_fft(backend=grid.backend).rfftn(q, axes=(-1,))
     h = 2 * math.pi / n
     return tuple(float(abs(qhat[k])) * h for k in range(1, kmax + 1))
 
@@ -74,7 +74,7 @@ class McKeanVlasov(PDE):
     K : float
         Coupling strength (> 0).
     fft : str, optional
-        FFT provider (default: the fastest for the grid's backend), used single-threaded.
+        FFT provider (default: the fastest for the grid's backend; short transforms run on one thread).
 
     Notes
     -----
@@ -111,8 +111,7 @@ class McKeanVlasov(PDE):
             raise ValueError(f"Grid.torus({n}) is too coarse for modes up to {W.max_mode}; use n >= {4 * (W.max_mode + 1)}")
         self.grid, self.W, self.K = grid, W, float(K)
         xp = self._xp = grid.xp
-        # one thread: 1D transforms of this size are slower multithreaded (see benchmarks/results/mckean_vlasov.md)
-        self.fft = get_fft(fft, backend=grid.backend, threads=1)
+        self.fft = get_fft(fft, backend=grid.backend)
         k = np.arange(n // 2 + 1)
         self.wavenumbers = xp.asarray(k.astype(float))
         self.linear_symbol = xp.asarray(-0.5 * k.astype(float) ** 2)

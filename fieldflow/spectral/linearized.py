@@ -82,8 +82,8 @@ _STATIONARY = 1e-8
 
 
 def _fft(backend: str) -> Any:
-    """The FFT provider for ``backend``, single-threaded: these 1D transforms are far too short to share."""
-    return get_fft(backend=backend, threads=1)
+    """The FFT provider for ``backend`` (the shared policy already runs these short 1D transforms on one thread)."""
+    return get_fft(backend=backend)
 
 
 def _coefficients(W: Any, kmax: int) -> np.ndarray:

@@ -45,7 +45,7 @@ def relaxation_rate(
     t_end: float = 16.0,
     window: tuple[float, float] | None = None,
     dt: float = 0.05,
-    fft: str | None = "numpy",
+    fft: str | None = None,
 ) -> RateFit:
     """The decay rate of a perturbation of the stationary ``state``, fitted in the time domain.
 
@@ -65,8 +65,8 @@ def relaxation_rate(
     t_end, window, dt
         Final time, fit window (default ``(t_end/2, t_end)``) and fixed ETDRK4 step.
     fft : str or None
-        FFT provider of the solvers (default ``"numpy"``: these transforms are short, and a
-        multithreaded provider only adds synchronisation cost).
+        FFT provider of the solvers (default: the fastest installed, which runs these short
+        transforms on one thread).
 
     Returns
     -------
