@@ -182,42 +182,31 @@ class BKW:
                 "fourth_moment": d * (d + 2) * K * (2 - K)}
 
     def _radial(self, t: float, integrand: Any) -> float:
+        """``∫ g dv`` for radial ``g = integrand(r, log f, P + Q r², K, Q)`` (zero where ``f`` vanishes)."""
         from scipy.integrate import quad
 
         K, P, Q = self.coefficients(t)
         d = self.dim
         area = 2 * math.pi ** (d / 2) / math.gamma(d / 2)
         rmax = math.sqrt(K) * 40.0
-        value, _ = quad(lambda r: area * r ** (d - 1) * integrand(r, K, P, Q), 0.0, rmax, limit=400,
-                        epsabs=1e-14, epsrel=1e-12, points=[math.sqrt(K)])
-        return value
 
-    def entropy(self, t: float) -> float:
-        """Boltzmann entropy ``H(t) = ∫ f log f dv`` (radial quadrature, ~1e-12 accurate)."""
-        d = self.dim
-
-        def integrand(r: float, K: float, P: float, Q: float) -> float:
+        def radial(r: float) -> float:
             poly = P + Q * r * r
             if poly <= 0:
                 return 0.0
             logf = -r * r / (2 * K) + math.log(poly) - (d / 2) * math.log(2 * math.pi * K)
-            return math.exp(logf) * logf
+            return area * r ** (d - 1) * integrand(r, logf, poly, K, Q)
 
-        return self._radial(t, integrand)
+        value, _ = quad(radial, 0.0, rmax, limit=400, epsabs=1e-14, epsrel=1e-12, points=[math.sqrt(K)])
+        return value
+
+    def entropy(self, t: float) -> float:
+        """Boltzmann entropy ``H(t) = ∫ f log f dv`` (radial quadrature, ~1e-12 accurate)."""
+        return self._radial(t, lambda r, logf, poly, K, Q: math.exp(logf) * logf)
 
     def fisher(self, t: float) -> float:
-        """Fisher information ``I(t) = ∫ f |∇ log f|² dv``."""
-        d = self.dim
-
-        def integrand(r: float, K: float, P: float, Q: float) -> float:
-            poly = P + Q * r * r
-            if poly <= 0:
-                return 0.0
-            f = math.exp(-r * r / (2 * K)) * poly / (2 * math.pi * K) ** (d / 2)
-            s = r * (2 * Q / poly - 1 / K)
-            return f * s * s
-
-        return self._radial(t, integrand)
+        """Fisher information ``I(t) = ∫ f |∇ log f|² dv`` (``∂_r log f = r (2Q/(P + Q r²) − 1/K)``)."""
+        return self._radial(t, lambda r, logf, poly, K, Q: math.exp(logf) * (r * (2 * Q / poly - 1 / K)) ** 2)
 
     # ------------------------------------------------------------------ samples
     def sample(self, n: int, t: float, seed: int | None = 0) -> np.ndarray:
