@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-__all__ = ["axis_slice", "lower_cells", "upper_cells", "divergence"]
+__all__ = ["axis_slice", "lower_cells", "upper_cells", "divergence", "wall_ratio"]
 
 
 def axis_slice(axis: int, dim: int, start: int | None, stop: int | None) -> tuple[slice, ...]:
@@ -43,3 +43,13 @@ def divergence(fluxes: Sequence[Any], spacing: Sequence[float], xp: Any) -> Any:
         term = xp.diff(xp.concatenate([zero, J, zero], axis=axis), axis=axis) / h
         out = -term if out is None else out - term
     return out
+
+
+def wall_ratio(f: Any, xp: Any) -> float:
+    """``max f`` over the wall cells (first and last cell along every axis) divided by ``max f``.
+
+    A box is large enough for a decaying density when this is small; the solvers compare it with a ``wall_tol``.
+    """
+    dim = f.ndim
+    wall = max(float(xp.max(f[axis_slice(a, dim, i, i + 1 if i == 0 else None)])) for a in range(dim) for i in (0, -1))
+    return wall / float(xp.max(f))

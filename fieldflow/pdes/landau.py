@@ -45,7 +45,7 @@ import numpy as np
 from ..backend import to_numpy
 from ..convolve import LinearConvolution, offset_points
 from ..densities import validate_density
-from ..finite_volume import axis_slice, divergence
+from ..finite_volume import axis_slice, divergence, wall_ratio
 from ..grids import Grid
 from ..landau import bkw_constant, check_gamma, collision_kernel
 from .base import PDE
@@ -120,8 +120,7 @@ class Landau(PDE):
                 f"f vanishes in {zeros} cells; the entropic log-form scheme needs f > 0 everywhere — "
                 "add a small Maxwellian background (e.g. f + 1e-12·M) or use a smooth positive profile"
             )
-        wall = max(float(xp.max(f[axis_slice(a, d, i, i + 1 if i == 0 else None)])) for a in range(d) for i in (0, -1))
-        ratio = wall / float(xp.max(f))
+        ratio = wall_ratio(f, xp)
         if ratio > self.wall_tol:
             raise ValueError(
                 f"f on the box walls is {ratio:.2e} of its maximum (> wall_tol={self.wall_tol:g}): the box "
