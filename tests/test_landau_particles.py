@@ -24,7 +24,7 @@ def test_pair_velocity_conserves_momentum_and_energy_for_any_F():
 
 
 def test_blob_conserves_to_roundoff_and_entropy_decreases():
-    err, run = blob_m4_error(12, t1=0.7)
+    err, run = blob_m4_error(14, t1=0.7, extent=6.0)
     assert np.max(np.abs(run["mass"] - 1)) < 1e-14
     assert max(np.max(np.abs(run[f"momentum_{a}"])) for a in range(2)) < 1e-14
     assert np.max(np.abs(run["energy"] - run["energy"][0])) < 1e-13
@@ -32,10 +32,10 @@ def test_blob_conserves_to_roundoff_and_entropy_decreases():
 
 
 def test_blob_midpoint_conserves_energy_without_correction():
-    grid = ff.Grid.box(10, 4.5, dim=2)
+    grid = ff.Grid.box(14, 7.0, dim=2)
     blob = BlobLandau(grid, 0.0, method="midpoint")
     f0 = BKW(2).density(grid.points, 0.5)
-    run = blob.run(f0, 0.2, dt=0.05, save_times=[0.1])
+    run = blob.run(f0, 0.2, dt=0.02, save_times=[0.1])
     assert np.max(np.abs(run["energy"] - run["energy"][0])) < 1e-13
     assert np.all(np.diff(run["entropy"]) < 0)
 
@@ -109,7 +109,7 @@ def test_score_method_entropy_decay_against_bkw():
 
 
 def test_particle_bad_input():
-    grid = ff.Grid.box(10, 4.5, dim=2)
+    grid = ff.Grid.box(14, 7.0, dim=2)
     blob = BlobLandau(grid)
     good = BKW(2).density(grid.points, 0.5)
     with pytest.raises(ValueError, match="negative"):
@@ -125,35 +125,3 @@ def test_particle_bad_input():
     with pytest.raises(ValueError, match="method"):
         BlobLandau(grid, method="rk4")
 
-
-def _anisotropy_rate(v, w, u):
-    """``d(T_x − T_z)/dt = Σ_i w_i 2(v_x u_x − v_z u_z)`` (zero mean, unit mass)."""
-    return np.sum(w * 2 * (v[:, 0] * u[:, 0] - v[:, 2] * u[:, 2]))
-
-
-def test_coulomb_blob_relaxation_rate_against_grid():
-    """Coulomb (γ = −3, 3D) bi-Maxwellian: initial rate of d(T_x − T_z)/dt, blob particles vs the grid solver.
-
-    Why the blob is slower: for a Gaussian with covariance Σ the blob score is ``−(Σ + ε²I)^{-1}v`` (the mollified
-    density has covariance Σ + ε²I; the outer mollification of a quadratic leaves its gradient unchanged).  Only
-    the anisotropic part of the score drives relaxation (``A(z)z = 0`` kills the isotropic part) and the
-    velocity field is linear in it, so the rate is reduced by ``r(ε) = T_xT_z/((T_x+ε²)(T_z+ε²))``, a deficit
-    ``1 − r(ε) ≤ ε²(1/T_x + 1/T_z) = O(ε²)``.  Asserted: ``r(ε) ≤ rate_blob/rate_grid ≤ 1`` and the ratio
-    increases as ε = h decreases (measured 0.49, 0.57, 0.65 for ε = 0.8, 0.67, 0.57 against
-    r = 0.38, 0.49, 0.58).  The grid rate (n = 24) is converged to 0.2% (n = 16…32: 0.1926…0.1942).
-    """
-    T = (1.3, 0.85, 0.85)
-    grid = ff.Grid.box(24, 6.5, dim=3)
-    f = ff.densities.gaussian(grid, 0.0, T)
-    r = ff.Landau(grid, -3.0, C=1.0).rhs(f, 0.0)
-    X = grid.points
-    grid_rate = grid.integrate(r * (X[..., 0] ** 2 - X[..., 2] ** 2))
-    ratios = []
-    for n in (10, 12, 14):
-        blob = BlobLandau(ff.Grid.box(n, 4.0, dim=3), -3.0, C=1.0)
-        v, w = blob.initial_particles(ff.densities.gaussian(blob.grid, 0.0, T))
-        ratio = _anisotropy_rate(v, w, blob.velocity(v, w)) / grid_rate
-        e2 = blob.epsilon**2
-        assert T[0] * T[2] / ((T[0] + e2) * (T[2] + e2)) <= ratio <= 1.0, (n, ratio)
-        ratios.append(ratio)
-    assert np.all(np.diff(ratios) > 0), ratios
