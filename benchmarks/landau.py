@@ -4,7 +4,10 @@ Run:  PYTHONPATH=. python benchmarks/landau.py [--fft numpy|scipy|pyfftw] [--bac
 
 Prints, for several n in 2D and 3D, the time of one right-hand side by zero-padded FFT and by the direct
 double sum (the same discrete operator, checked equal), their ratio, and the exponents fitted to
-time ∝ N_cells^p (FFT: p ≈ 1, direct: p ≈ 2).  Then the time per step of the blob method at N = 10⁴ in 2D.
+time ∝ N_cells^p (FFT: p ≈ 1, direct: p ≈ 2).  Then the time per step of the blob method at N = 10⁴ in 2D,
+and the Coulomb (γ = −3) 3D comparison of grid and blob: time of one right-hand side / velocity evaluation and
+the relative error of the initial bi-Maxwellian relaxation rate against the exact one
+(:func:`fieldflow.bimaxwellian.anisotropy_rate`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import time
 import numpy as np
 
 from fieldflow.backend import to_numpy
+from fieldflow.bimaxwellian import anisotropy_rate
+from fieldflow.densities import gaussian
 from fieldflow.grids import Grid
 from fieldflow.landau import BKW
 from fieldflow.particles.landau import BlobLandau
@@ -67,6 +72,35 @@ def main() -> None:
     t_vel = timed(lambda: blob.velocity(v, w), 1)
     t_step = timed(lambda: blob._step(v, w, 1e-3), 1)
     print(f"blob 2D N={v.shape[0]}: velocity evaluation {t_vel:.2f} s, Heun step (2 evaluations) {t_step:.2f} s")
+    coulomb_grid_vs_blob(args.backend)
+
+
+def coulomb_grid_vs_blob(backend: str) -> None:
+    """Coulomb 3D bi-Maxwellian: cost and initial-rate error, grid right-hand side vs blob velocity field."""
+    temps = (1.3, 0.85, 0.85)
+    exact = anisotropy_rate(temps, -3.0, 1.0)
+    print(f"Coulomb 3D, T = {temps}: relative error of d(T_x - T_z)/dt at t = 0 (exact {exact:.6f})")
+    print(f"{'method':>22} {'unknowns':>9} {'eval [s]':>9} {'error vs exact':>15} {'error vs own limit':>19}")
+    for n in (12, 16, 24, 32):
+        grid = Grid.box(n, 6.5, dim=3, backend=backend)
+        pde = Landau(grid, -3.0, C=1.0)
+        f = gaussian(grid, 0.0, temps)
+        X = grid.points
+        rate = float(grid.integrate(pde.rhs(f) * (X[..., 0] ** 2 - X[..., 2] ** 2)))
+        print(f"{'grid n=' + str(n):>22} {grid.size:>9} {timed(lambda: pde.rhs(f), 3):>9.3f} {abs(rate / exact - 1):>15.1e} {'':>19}")
+    times, sizes = [], []
+    for n in (12, 14, 16, 18):
+        blob = BlobLandau(Grid.box(n, 7.0, dim=3, backend=backend), -3.0, C=1.0, epsilon=0.8)
+        v, w = blob.initial_particles(gaussian(blob.grid, 0.0, temps))
+        u = blob.velocity(v, w)
+        rate = float(to_numpy(w * 2 * (v[:, 0] * u[:, 0] - v[:, 2] * u[:, 2])).sum())
+        t_vel = timed(lambda: blob.velocity(v, w), 1)
+        limit = anisotropy_rate(temps, -3.0, 1.0, 0.8)
+        times.append(t_vel)
+        sizes.append(v.shape[0])
+        print(f"{'blob eps=0.8 N=' + str(v.shape[0]):>22} {v.shape[0]:>9} {t_vel:>9.3f} {abs(rate / exact - 1):>15.1e} "
+              f"{abs(rate / limit - 1):>19.1e}")
+    print(f"    blob velocity evaluation: time ∝ N^{np.polyfit(np.log(sizes), np.log(times), 1)[0]:.2f}")
 
 
 if __name__ == "__main__":
