@@ -6,10 +6,13 @@ Both move weighted particles ``f ≈ Σ_i w_i δ(v − v_i)`` with the Landau ve
 
 where ``F ≈ ∇ log f`` is supplied by the method.  Whatever ``F`` is, ``Σ_i w_i \\dot v_i = 0`` (the pair
 terms are antisymmetric) and ``Σ_i w_i v_i·\\dot v_i = ½Σ_{ij} w_i w_j (v_i − v_j)·A_{ij}(F_i − F_j) = 0``
-(``A(z)z = 0``): mass, momentum and energy are invariants of the particle ODE.  The implicit-midpoint step
-(``method="midpoint"``, the default) preserves every quadratic invariant of such an ODE, so momentum *and*
-energy are conserved to round-off when its fixed-point iteration is converged (``tol``);
-``method="euler"`` is the forward Euler step of the papers (momentum exact, energy drift ``O(dt)``).
+(``A(z)z = 0``): mass, momentum and energy are invariants of the particle ODE.  Time steps (``method``):
+``"heun"`` (the default) — Heun's second-order method followed by a rescaling of the velocities about their
+(exactly conserved) mean that restores the energy, a change of the size of the step's ``O(dt³)`` energy error, so
+the order is kept and mass, momentum and energy are conserved to round-off; ``"midpoint"`` — implicit midpoint
+by fixed-point iteration (to ``tol``), which preserves every quadratic invariant of such an ODE, so energy is
+conserved without correction; ``"euler"`` — the forward Euler step of the papers (momentum exact, energy drift
+``O(dt)``).
 The pair sums are blocked: ``O(N²)`` work with ``O(block·N·d)`` memory, never an ``N×N×d×d`` array.
 
 * :class:`BlobLandau` — Carrillo–Hu–Wang–Wu (2020): ``F_i = ∇ δH_ε/δf (v_i)`` for the regularised entropy
@@ -23,9 +26,12 @@ The pair sums are blocked: ``O(N²)`` work with ``O(block·N·d)`` memory, never
   plus Gaussian radial basis functions; the loss is then the quadratic ``θᵀGθ + 2θᵀβ``, minimised in closed form
   by one ``M×M`` solve (ridge ``λ`` on the RBF part only).  Why this model: the quadratic part represents every
   Maxwellian exactly (the equilibrium has zero model error), the RBFs carry the non-Gaussian part, the fit is
-  deterministic, needs no optimiser, learning rate or framework, and costs ``O(N M² + M³)``.  The density along
-  trajectories follows the continuity equation, ``d log f(v_i)/dt = −∇·u(v_i)``, as in Huang–Wang, giving the
-  entropy estimate ``H ≈ Σ_i w_i log f_i`` with no density estimation.
+  deterministic, needs no optimiser, learning rate or framework, and costs ``O(N M² + M³)``.  The number of
+  centres and the ridge are chosen by K-fold cross-validation of the held-out score-matching loss (see
+  :func:`fit_score`): a fixed choice overfits, and since the entropy dissipation is quadratic in the score the
+  overfitted score biases it high (×1.8–3 on BKW at ``t = 2``, ``N = 1000``).  The density along trajectories
+  follows the continuity equation, ``d log f(v_i)/dt = −∇·u(v_i)``, as in Huang–Wang, giving the entropy estimate
+  ``H ≈ Σ_i w_i log f_i`` with no density estimation.
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ from ..densities import validate_density
 from ..grids import Grid
 from ..landau import bkw_constant, check_gamma
 
-__all__ = ["landau_velocity", "ParticleRun", "BlobLandau", "ScoreModel", "fit_score", "ScoreLandau"]
+__all__ = ["landau_velocity", "ParticleRun", "BlobLandau", "ScoreModel", "fit_score", "ScoreLandau", "DEFAULT_CENTRES",
+           "DEFAULT_RIDGES"]
 
 
 def _block(n: int, width: int, budget: int = 250_000) -> int:
@@ -169,7 +176,7 @@ def _check_run(t_end: float, dt: float) -> int:
 
 
 class _LandauParticles:
-    """Shared time loop of the particle methods: implicit midpoint (default) or forward Euler."""
+    """Shared time loop of the particle methods: Heun + energy restoration (default), implicit midpoint, Euler."""
 
     gamma: float
     C: float
@@ -286,8 +293,9 @@ class BlobLandau(_LandauParticles):
     epsilon : float, optional
         Mollifier width; default ``1.0 · h`` (then the mesh aliasing ``e^{−2π²ε²/h²} ≈ 3e−9`` is negligible and
         the smoothing error ``ε²Δf/2`` is second order).
-    method : {"midpoint", "euler"}
-        Time step (see the module docstring). ``tol``/``max_iter``: midpoint fixed-point iteration.
+    method : {"heun", "midpoint", "euler"}
+        Time step (see the module docstring); default ``"heun"``. ``tol``/``max_iter``: midpoint fixed-point
+        iteration.
     """
 
     def __init__(self, grid: Grid, gamma: float = 0.0, C: float | None = None, epsilon: float | None = None,
@@ -619,25 +627,32 @@ class ScoreLandau(_LandauParticles):
     dim : {2, 3}
     gamma, C : float
         Kernel exponent and constant.
-    n_centres, bandwidth, ridge : optional
-        Score model (see :func:`fit_score`); refitted on the current particles at every step.
-    method : {"midpoint", "euler"}
-        With the score frozen over the step, the midpoint step conserves energy to round-off.
+    n_centres, bandwidth, ridge, folds : optional
+        Score model (see :func:`fit_score`), refitted on the current particles at every step.  Default:
+        ``(n_centres, ridge)`` selected at every step by ``folds``-fold cross-validation over
+        :data:`DEFAULT_CENTRES` × :data:`DEFAULT_RIDGES`; pass an int and a float for a fixed model.  Measured
+        cost of the selection (2 cores): 0.035 s for ``N = 1000``, 0.12 s (2D) / 0.16 s (3D) for ``N = 6000``,
+        against 0.05–0.07 s / 0.7–1.0 s for the step's ``O(N²)`` divergence ``∇·u`` — affordable at every step.
+    method : {"heun", "midpoint", "euler"}
+        Time step (see the module docstring); default ``"heun"``.  The score is frozen over the step.
 
     Diagnostics (``run``): moments; ``entropy`` ``Σ_i w_i log f_i`` with ``log f_i`` transported by
     ``d log f_i/dt = −∇·u(v_i)``; ``dissipation`` ``½Σ_{ij} w_i w_j (s_i − s_j)·A_{ij}(s_i − s_j)`` (``= −dH/dt``).
     """
 
-    def __init__(self, dim: int, gamma: float = 0.0, C: float | None = None, n_centres: int = 64,
-                 bandwidth: float | None = None, ridge: float = 1e-3, method: str = "heun", tol: float = 1e-14,
-                 max_iter: int = 60):
+    def __init__(self, dim: int, gamma: float = 0.0, C: float | None = None,
+                 n_centres: int | Sequence[int] = DEFAULT_CENTRES, bandwidth: float | None = None,
+                 ridge: float | str | Sequence[float] = "cv", folds: int = 5, method: str = "heun",
+                 tol: float = 1e-14, max_iter: int = 60):
         self._setup(dim, gamma, C, method, tol, max_iter)
-        self.n_centres, self.bandwidth, self.ridge = n_centres, bandwidth, ridge
+        _centre_candidates(n_centres, 1)  # validate now rather than at the first step
+        _ridge_candidates(ridge)
+        self.n_centres, self.bandwidth, self.ridge, self.folds = n_centres, bandwidth, ridge, folds
         self.model: ScoreModel | None = None
 
     def fit(self, v: Any, w: Any) -> ScoreModel:
         """Fit (and keep) the score model on the particles ``v`` with weights ``w``."""
-        self.model = fit_score(v, w, self.n_centres, self.bandwidth, self.ridge)
+        self.model = fit_score(v, w, self.n_centres, self.bandwidth, self.ridge, folds=self.folds)
         return self.model
 
     def velocity(self, v: Any, w: Any) -> Any:
@@ -659,7 +674,7 @@ class ScoreLandau(_LandauParticles):
         """Move particles ``v0`` (samples of ``f0``) with their log-densities ``log_f0 = log f0(v0)``.
 
         Each step: fit the score on the particles, transport ``log f_i`` by ``−dt ∇·u(v_i)`` (forward Euler, as
-        in Huang–Wang), move the particles (midpoint or Euler with the score frozen).  Diagnostics at the save
+        in Huang–Wang), move the particles (``method``, score frozen).  Diagnostics at the save
         times: moments, ``entropy``, ``dissipation``, ``score_model`` (the fitted model itself is kept in
         ``self.model``).
         """
