@@ -631,8 +631,10 @@ class ScoreLandau(_LandauParticles):
         Score model (see :func:`fit_score`), refitted on the current particles at every step.  Default:
         ``(n_centres, ridge)`` selected at every step by ``folds``-fold cross-validation over
         :data:`DEFAULT_CENTRES` × :data:`DEFAULT_RIDGES`; pass an int and a float for a fixed model.  Measured
-        cost of the selection (2 cores): 0.035 s for ``N = 1000``, 0.12 s (2D) / 0.16 s (3D) for ``N = 6000``,
-        against 0.05–0.07 s / 0.7–1.0 s for the step's ``O(N²)`` divergence ``∇·u`` — affordable at every step.
+        cost of the selection (2 cores, ``benchmarks/landau_score.py``): 0.035–0.04 s for ``N = 1000`` and
+        0.11 s (2D) / 0.14 s (3D) for ``N = 6000``, against 0.03–0.04 s and 0.7–1.0 s for the step's ``O(N²)``
+        divergence ``∇·u``: it about doubles a step at ``N = 1000`` and adds 15% at ``N = 6000``, so it is done
+        at every step.
     method : {"heun", "midpoint", "euler"}
         Time step (see the module docstring); default ``"heun"``.  The score is frozen over the step.
 
