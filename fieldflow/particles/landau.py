@@ -440,7 +440,7 @@ class ScoreModel:
 
     @property
     def n_centres(self) -> int:
-        """Number of RBF centres ``M − d − d(d+1)/2``."""
+        """Number of RBF centres (Nyström points)."""
         return int(self.centres.shape[0])
 
     def _parts(self, v: Any) -> tuple[Any, Any, Any, Any]:
