@@ -81,6 +81,89 @@ def test_score_model_is_exact_for_a_maxwellian():
     assert rel < 3 * 25 / 4000
 
 
+def _relative_score_error(model, test, score):
+    """``E_f|s_θ − ∇log f|² / E_f|∇log f|²`` on held-out samples ``test`` with exact scores ``score``."""
+    return np.mean(np.sum((model(test) - score) ** 2, 1)) / np.mean(np.sum(score * score, 1))
+
+
+def _dissipation(v, w, s, C=BKW(2).C):
+    """``D(s) = ½ΣΣ w_i w_j (s_i − s_j)·A_ij(s_i − s_j) = −Σ_i w_i s_i·u_i`` (Maxwell molecules)."""
+    u, _ = landau_velocity(v, w, s, 0.0, C)
+    return -np.sum(w[:, None] * s * u)
+
+
+def test_cross_validated_score_is_reproducible_and_no_worse_than_the_fixed_fit():
+    """CV selection: same seed → same (M, λ, θ); held-out score error ≤ that of the old fixed fit (64, 1e-3).
+
+    Measured (BKW 2D, N = 1000, t = 2, seeds 0–7): CV relative error mean 0.038 (0.011–0.156; the worst seed
+    picks the low-ridge candidate (64, 3e-4), whose noisy CV loss won by chance), fixed fit mean 0.074
+    (0.038–0.109).  The claim is about the mean over the seeds, so the comparison is of means.
+    """
+    exact = BKW(2)
+    t, n = 2.0, 1000
+    w = np.full(n, 1 / n)
+    test = exact.sample(20000, t, seed=99)
+    score = exact.score(test, t)
+    errors_cv, errors_fixed = [], []
+    for seed in range(8):
+        v = exact.sample(n, t, seed=seed)
+        model = fit_score(v, w)
+        again = fit_score(v.copy(), w)
+        assert (again.n_centres, again.ridge, again.cv_loss) == (model.n_centres, model.ridge, model.cv_loss)
+        np.testing.assert_array_equal(again.theta, model.theta)
+        assert model.n_centres in (16, 32, 64, 128) and model.cv_loss < 0
+        errors_cv.append(_relative_score_error(model, test, score))
+        errors_fixed.append(_relative_score_error(fit_score(v, w, n_centres=64, ridge=1e-3), test, score))
+    assert np.mean(errors_cv) <= np.mean(errors_fixed), (errors_cv, errors_fixed)
+
+
+def test_cross_validated_score_removes_the_dissipation_bias():
+    """Entropy dissipation ``D(s_cv)`` over 8 independent samples (BKW 2D, N = 1000, t = 2) against −dH/dt.
+
+    With the exact score ``D(∇log f)/rate`` averages 0.994 (quadrature bias b ≈ 0.006, sd 0.04).  Zero bias of
+    the CV fit is tested at three standard errors of the seed-to-seed spread plus that quadrature bias,
+    ``|mean − 1| ≤ 3 sd/√8 + b`` (a 3σ t-test).  Measured: CV ratios 1.70, 0.67, 0.59, 0.88, 0.87, 1.36, 3.36,
+    0.81 (mean 1.28, sd 0.92: unbiased within its sampling error, heavy-tailed); the former fixed fit
+    ``(M, λ) = (64, 1e-3)`` gives 3.02, 2.60, 2.62, 1.88, 2.27, 2.07, 2.38, 2.14 (mean 2.37, sd 0.36), which
+    fails the same test (|mean − 1| = 1.37 against a tolerance 0.39).
+    """
+    exact = BKW(2)
+    t, n, e = 2.0, 1000, 1e-4
+    rate = -(exact.entropy(t + e) - exact.entropy(t - e)) / (2 * e)
+    w = np.full(n, 1 / n)
+    cv, quadrature = [], []
+    for seed in range(8):
+        v = exact.sample(n, t, seed=seed)
+        cv.append(_dissipation(v, w, fit_score(v, w)(v)) / rate)
+        quadrature.append(_dissipation(v, w, exact.score(v, t)) / rate)
+    cv = np.array(cv)
+    bias = abs(np.mean(quadrature) - 1)
+    assert abs(cv.mean() - 1) <= 3 * cv.std(ddof=1) / math.sqrt(cv.size) + bias, (cv, bias)
+
+
+def test_fit_score_bad_input():
+    v = BKW(2).sample(50, 1.0)
+    w = np.full(50, 1 / 50)
+    for ridge in (-1.0, np.nan, [1e-3, -1e-3]):
+        with pytest.raises(ValueError, match="ridge must be non-negative"):
+            fit_score(v, w, ridge=ridge)
+    with pytest.raises(ValueError, match="'cv'"):
+        fit_score(v, w, ridge="auto")
+    with pytest.raises(ValueError, match="ridge is an empty"):
+        fit_score(v, w, ridge=[])
+    with pytest.raises(ValueError, match="n_centres is an empty"):
+        fit_score(v, w, n_centres=())
+    with pytest.raises(ValueError, match="n_centres must be"):
+        fit_score(v, w, n_centres=[16, -4])
+    with pytest.raises(ValueError, match="folds must be"):
+        fit_score(v, w, folds=1)
+    with pytest.raises(ValueError, match="at least 5 particles"):
+        fit_score(v[:4], w[:4])
+    fit_score(v[:4], w[:4], n_centres=2, ridge=1e-3)  # a single candidate needs no folds
+    with pytest.raises(ValueError, match="ridge must be non-negative"):
+        ScoreLandau(2, ridge=-1.0)
+
+
 def test_score_method_entropy_decay_against_bkw():
     """Entropy dissipation −dH/dt of the score method vs the exact BKW rate; conservation to round-off.
 
