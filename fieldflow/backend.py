@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import sys
 from types import ModuleType
 from typing import Any, Sequence
 
@@ -46,6 +47,9 @@ def optional_import(name: str) -> ModuleType:
     Every optional dependency (cupy, dask, h5py, xarray, pyfftw) goes through here, so none is
     imported when ``fieldflow`` is.
     """
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
     try:
         return importlib.import_module(name)
     except ImportError as exc:  # pragma: no cover - depends on the machine

@@ -107,7 +107,7 @@ class Grid:
         return Grid(self.kind, self.shape, self.lower, self.upper, backend)
 
     # ------------------------------------------------------------------ geometry
-    @property
+    @cached_property
     def xp(self) -> ModuleType:
         """Array namespace (``numpy`` or ``cupy``)."""
         return get_namespace(self.backend)
@@ -120,7 +120,7 @@ class Grid:
     def periodic(self) -> bool:
         return self.kind == "torus"
 
-    @property
+    @cached_property
     def size(self) -> int:
         return int(np.prod(self.shape))
 
@@ -128,12 +128,12 @@ class Grid:
     def lengths(self) -> tuple[float, ...]:
         return tuple(u - l for l, u in zip(self.lower, self.upper))
 
-    @property
+    @cached_property
     def spacing(self) -> tuple[float, ...]:
         """Cell width (box) or node spacing (torus) per axis."""
         return tuple(L / n for L, n in zip(self.lengths, self.shape))
 
-    @property
+    @cached_property
     def cell_volume(self) -> float:
         return float(np.prod(self.spacing))
 
