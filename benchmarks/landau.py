@@ -65,8 +65,8 @@ def main() -> None:
         print(f"    {dim}D fitted exponents (time ∝ cells^p): FFT p = {p_fft:.2f}, direct p = {p_dir:.2f}")
     if args.skip_blob:
         return
-    grid = Grid.box(100, 5.0, dim=2, backend=args.backend)  # N = 10⁴ particles
-    blob = BlobLandau(grid, 0.0)
+    grid = Grid.box(100, 5.0, dim=2, backend=args.backend)
+    blob = BlobLandau(grid, 0.0, drop_tol=0.0)  # keep all 10⁴ cells as particles
     f0 = BKW(2).density(grid.points, 0.5)
     v, w = blob.initial_particles(f0)
     t_vel = timed(lambda: blob.velocity(v, w), 1)

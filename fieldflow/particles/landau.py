@@ -302,16 +302,24 @@ class BlobLandau(_LandauParticles):
         ``wall_tol × max f_ε``.  The mesh truncates the outer integral of ``F``; the truncation error of the
         velocity field is of the size of ``f_ε`` at the walls (measured for a Coulomb bi-Maxwellian: wall ratio
         1.6e-3 → 4.7 % error in the relaxation rate, 9.5e-5 → 0.3 %, 3e-6 → below 0.05 %).
+    drop_tol : float
+        Cells whose weight is below ``drop_tol × max`` get no particle (the mesh keeps all cells).  A box large
+        enough for ``f_ε`` has many such cells: for the Coulomb bi-Maxwellian on ``[−7, 7]³`` the default 1e-12
+        keeps 1632 of 2744 particles (3448 of 5832), drops mass 3e-12 (the kept weights are renormalised) and
+        leaves the relaxation rate unchanged to 4 digits, while the ``O(N²)`` pair sum gets 2–3× cheaper.
     """
 
     def __init__(self, grid: Grid, gamma: float = 0.0, C: float | None = None, epsilon: float | None = None,
-                 method: str = "heun", tol: float = 1e-14, max_iter: int = 60, wall_tol: float = 1e-4):
+                 method: str = "heun", tol: float = 1e-14, max_iter: int = 60, wall_tol: float = 1e-4,
+                 drop_tol: float = 1e-12):
         if grid.periodic:
             raise ValueError("BlobLandau needs a box grid (Grid.box) as its quadrature mesh")
         self._setup(grid.dim, gamma, C, method, tol, max_iter)
         if not 0 < wall_tol < 1:
             raise ValueError(f"wall_tol must lie in (0, 1), got {wall_tol}")
-        self.wall_tol = float(wall_tol)
+        if not 0 <= drop_tol < 1:
+            raise ValueError(f"drop_tol must lie in [0, 1), got {drop_tol}")
+        self.wall_tol, self.drop_tol = float(wall_tol), float(drop_tol)
         self.grid = grid
         h = max(grid.spacing)
         self.epsilon = float(h if epsilon is None else epsilon)
@@ -358,11 +366,15 @@ class BlobLandau(_LandauParticles):
     def initial_particles(self, f0: Any) -> tuple[Any, Any]:
         """Particles at the cell centres and weights ``f0_i h^d`` (``f0`` validated, normalised to mass 1).
 
+        Cells with ``f0 < drop_tol × max f0`` get no particle; the kept weights are renormalised to mass 1.
         Raises ``ValueError`` for invalid ``f0`` (negative, NaN/inf, wrong shape) and when the mollified density
         on the mesh walls exceeds ``wall_tol`` of its maximum (the box is too small for ``ψ_ε * f0``).
         """
-        f0 = validate_density(self.grid, f0, name="initial density f0", normalise=True)
-        v, w = self.mesh.copy(), f0.reshape(-1) * self.grid.cell_volume
+        xp = self.grid.xp
+        f0 = validate_density(self.grid, f0, name="initial density f0", normalise=True).reshape(-1)
+        keep = f0 >= self.drop_tol * float(xp.max(f0))
+        v, w = self.mesh[keep], f0[keep] * self.grid.cell_volume
+        w = w / xp.sum(w)
         ratio = wall_ratio(self._mesh_density(v, w).reshape(self.grid.shape), self.grid.xp)
         if ratio > self.wall_tol:
             raise ValueError(
