@@ -34,13 +34,17 @@ deviation measures how non-Gaussian the true relaxation is), and, with ``epsilon
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from .backend import namespace_of
+from .grids import Grid
+
 from .landau import check_gamma
 
-__all__ = ["anisotropy_rate", "blob_rate_factor", "closure_relaxation"]
+__all__ = ["anisotropy_rate", "blob_rate_factor", "closure_relaxation", "grid_anisotropy_rate",
+           "particle_anisotropy_rate"]
 
 
 def _temperatures(temperatures: Sequence[float]) -> tuple[int, float, float]:
@@ -136,3 +140,19 @@ def closure_relaxation(temperatures: Sequence[float], gamma: float, C: float, ti
     if not sol.success:
         raise RuntimeError(f"closure integration failed: {sol.message}")
     return np.array([split(dT) for dT in sol.y[0]])
+
+
+def grid_anisotropy_rate(grid: Grid, dfdt: Any) -> float:
+    """``d/dt ∫ (v_1² − v_d²) f dv = ∫ (v_1² − v_d²) ∂_t f dv`` for a grid time derivative ``dfdt``.
+
+    Equal to ``d(T_∥ − T_⊥)/dt`` for centred data of unit mass (momentum is conserved, so the mean stays 0).
+    """
+    X = grid.points
+    return float(grid.integrate(dfdt * (X[..., 0] ** 2 - X[..., -1] ** 2)))
+
+
+def particle_anisotropy_rate(v: Any, w: Any, u: Any) -> float:
+    """``d/dt Σ_i w_i (v_{i,1}² − v_{i,d}²) = Σ_i 2 w_i (v_{i,1}u_{i,1} − v_{i,d}u_{i,d})`` for particles ``v`` with
+    weights ``w`` moving with velocities ``u``; ``d(T_∥ − T_⊥)/dt`` for centred particles of unit mass."""
+    xp = namespace_of(v)
+    return float(xp.sum(w * 2 * (v[:, 0] * u[:, 0] - v[:, -1] * u[:, -1])))
