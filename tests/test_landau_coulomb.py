@@ -120,6 +120,12 @@ def test_closure_is_exact_for_maxwell_molecules_and_conserves_energy():
         anisotropy_rate((1.3, 0.8, 0.9), -3.0, 1.0)
     with pytest.raises(ValueError, match="positive"):
         anisotropy_rate((1.3, -0.8), -3.0, 1.0)
+    with pytest.raises(ValueError, match="epsilon"):
+        anisotropy_rate(T3, -3.0, 1.0, epsilon=-0.1)
+    with pytest.raises(ValueError, match="gamma"):
+        anisotropy_rate(T3, -4.0, 1.0)
+    with pytest.raises(ValueError, match="times"):
+        closure_relaxation(T3, -3.0, 1.0, [1.0, 0.5])
 
 
 def test_coulomb_blob_and_grid_temperature_curves_agree_after_the_blob_correction():
