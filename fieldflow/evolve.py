@@ -22,7 +22,7 @@ from .pdes.base import PDE
 from .steppers import Stepper, make_stepper
 from .trajectory import Trajectory
 
-__all__ = ["evolve", "StructureError"]
+__all__ = ["evolve", "StructureError", "progress_bar"]
 
 
 class StructureError(RuntimeError):
@@ -73,7 +73,8 @@ class _Checks:
         return None
 
 
-def _progress(enabled: bool | None, t0: float, t_end: float, label: str) -> Any:
+def progress_bar(enabled: bool | None, t0: float, t_end: float, label: str) -> Any:
+    """A tqdm bar over simulated time ``[t0, t_end]`` (``None`` when disabled; default: on for a terminal)."""
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
@@ -207,7 +208,7 @@ def evolve(
         if pde.monotone and pde.monotone in traj.diagnostics:
             checks.last_monotone = traj.diagnostics[pde.monotone][-1]
 
-    bar = _progress(progress, t, t_end, type(pde).__name__)
+    bar = progress_bar(progress, t, t_end, type(pde).__name__)
     wall0 = last_checkpoint = _time.perf_counter()
     dt_next = stepper.initial_dt(state, t, t_end)
     traj.info["status"] = "running"

@@ -37,18 +37,20 @@ The pair sums are blocked: ``O(N²)`` work with ``O(block·N·d)`` memory, never
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..backend import namespace_of, to_numpy
+from ..backend import namespace_of
 from ..densities import validate_density
 from ..finite_volume import wall_ratio
 from ..grids import Grid
 from ..landau import bkw_constant, check_gamma
+from .loop import ParticleRun, integrate_particles, step_count
 
-__all__ = ["landau_velocity", "ParticleRun", "BlobLandau", "ScoreModel", "fit_score", "ScoreLandau", "DEFAULT_CENTRES",
+__all__ = ["landau_velocity", "BlobLandau", "ScoreModel", "fit_score", "ScoreLandau", "DEFAULT_CENTRES",
            "DEFAULT_RIDGES"]
 
 
@@ -144,19 +146,6 @@ def _restore_energy(v: Any, w: Any, energy: float) -> Any:
     return mean + math.sqrt(target / thermal) * (v - mean)
 
 
-@dataclass
-class ParticleRun:
-    """Result of a particle run: save times, particle velocities ``(N, d)`` at those times, diagnostics series."""
-
-    times: np.ndarray
-    states: list[np.ndarray]
-    weights: np.ndarray
-    diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.diagnostics[name]
-
-
 def _moments(v: Any, w: Any) -> dict[str, float]:
     xp = namespace_of(v)
     out = {"mass": float(xp.sum(w)), "energy": float(xp.sum(w * xp.sum(v * v, axis=1)))}
@@ -166,14 +155,6 @@ def _moments(v: Any, w: Any) -> dict[str, float]:
         out[f"momentum_{a}"] = p
         out[f"temperature_{a}"] = float(xp.sum(w * (v[:, a] - p / mass) ** 2)) / mass
     return out
-
-
-def _check_run(t_end: float, dt: float) -> int:
-    if not (math.isfinite(t_end) and t_end > 0):
-        raise ValueError(f"t_end must be positive and finite, got {t_end!r}")
-    if not (math.isfinite(dt) and 0 < dt <= t_end):
-        raise ValueError(f"dt must be positive and at most t_end, got {dt!r}")
-    return int(math.ceil(t_end / dt - 1e-9))
 
 
 class _LandauParticles:
@@ -243,24 +224,18 @@ class _LandauParticles:
     def velocity(self, v: Any, w: Any) -> Any:
         raise NotImplementedError
 
-    def _loop(self, v: Any, w: Any, t_end: float, dt: float, save_times: Sequence[float] | None,
-              step: Callable[[Any, float], Any], diagnostics: Callable[[Any], dict[str, float]]) -> ParticleRun:
-        steps = _check_run(t_end, dt)
+    def describe(self) -> dict[str, Any]:
+        """The method and its parameters (JSON-serialisable): the fingerprint that checkpoints are checked against."""
+        return {"method": type(self).__name__, "dim": self.dim, "gamma": self.gamma, "C": self.C, "step": self.method}
+
+    def _integrate(self, v: Any, w: Any, t_end: float, dt: float, step: Callable[[Any, float], Any],
+                   diagnostics: Callable[[Any], dict[str, float]], save_times: Sequence[float] | None,
+                   extra: dict[str, Any] | None = None, **loop: Any) -> ParticleRun:
+        """Check ``dt`` (``dt·L < 1``) and run the shared loop :func:`~fieldflow.particles.loop.integrate_particles`."""
+        step_count(t_end, dt)
         self._check_dt(v, w, dt)
-        dt = t_end / steps
-        wanted = np.unique(np.append(np.asarray(save_times if save_times is not None else [], float), t_end))
-        save_steps = {int(round(s / dt)) for s in wanted}
-        times, states, diags = [0.0], [to_numpy(v).copy()], [diagnostics(v)]
-        for k in range(1, steps + 1):
-            v = step(v, dt)
-            if not bool(namespace_of(v).all(namespace_of(v).isfinite(v))):
-                raise FloatingPointError(f"particles became non-finite at t={k * dt:.4g}; reduce dt")
-            if k in save_steps:
-                times.append(k * dt)
-                states.append(to_numpy(v).copy())
-                diags.append(diagnostics(v))
-        series = {name: np.array([dct[name] for dct in diags]) for name in diags[0]}
-        return ParticleRun(np.array(times), states, to_numpy(w), series)
+        return integrate_particles(v, w, t_end, dt, step, diagnostics, save_times=save_times, extra=extra,
+                                   fingerprint=self.describe(), label=type(self).__name__, **loop)
 
 
 def _validate_particles(v: Any, w: Any, dim: int) -> tuple[Any, Any]:
@@ -436,16 +411,24 @@ class BlobLandau(_LandauParticles):
         out["entropy"] = self.regularised_entropy(v, w)
         return out
 
-    def run(self, f0: Any, t_end: float, dt: float, save_times: Sequence[float] | None = None) -> ParticleRun:
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "epsilon": self.epsilon, "grid": repr(self.grid), "drop_tol": self.drop_tol}
+
+    def run(self, f0: Any, t_end: float, dt: float, save_times: Sequence[float] | None = None, *,
+            progress: bool | None = None, checkpoint: str | Path | None = None, checkpoint_every: float = 60.0,
+            resume: str | Path | bool | None = None) -> ParticleRun:
         """Start from grid data ``f0`` and integrate to ``t_end`` with ``ceil(t_end/dt)`` equal steps.
 
         Diagnostics at the save times: mass, momentum and temperature per axis, energy, and the regularised
-        entropy ``H_{ε,h}``. Raises ``ValueError`` for invalid ``f0`` (negative, NaN/inf) or a ``dt`` that moves
-        particles by more than ``ε/2`` per step.
+        entropy ``H_{ε,h}``.  ``progress``, ``checkpoint``, ``checkpoint_every``, ``resume``: progress bar,
+        checkpoints and resuming as in :func:`~fieldflow.particles.loop.integrate_particles` (Ctrl-C returns the
+        run so far).  Raises ``ValueError`` for invalid ``f0`` (negative, NaN/inf, a box too small for ``f_ε``) or
+        an unstable ``dt`` (``dt·L ≥ 1``, :meth:`lipschitz`).
         """
         v, w = self.initial_particles(f0)
-        return self._loop(v, w, t_end, dt, save_times, lambda x, step: self._step(x, w, step),
-                          lambda x: self.diagnostics(x, w))
+        return self._integrate(v, w, t_end, dt, lambda x, step: self._step(x, w, step),
+                               lambda x: self.diagnostics(x, w), save_times, progress=progress,
+                               checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
 
 
 # ============================================================================ score-based method
@@ -704,14 +687,21 @@ class ScoreLandau(_LandauParticles):
         u, _ = landau_velocity(v, w, s, self.gamma, self.C)
         return -float(xp.sum(w[:, None] * s * u))
 
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "n_centres": self.n_centres, "bandwidth": self.bandwidth, "ridge": self.ridge,
+                "folds": self.folds}
+
     def run(self, v0: Any, log_f0: Any, t_end: float, dt: float, weights: Any = None,
-            save_times: Sequence[float] | None = None) -> ParticleRun:
+            save_times: Sequence[float] | None = None, *, progress: bool | None = None,
+            checkpoint: str | Path | None = None, checkpoint_every: float = 60.0,
+            resume: str | Path | bool | None = None) -> ParticleRun:
         """Move particles ``v0`` (samples of ``f0``) with their log-densities ``log_f0 = log f0(v0)``.
 
         Each step: fit the score on the particles, transport ``log f_i`` by ``−dt ∇·u(v_i)`` (forward Euler, as
-        in Huang–Wang), move the particles (``method``, score frozen).  Diagnostics at the save
-        times: moments, ``entropy``, ``dissipation``, ``score_model`` (the fitted model itself is kept in
-        ``self.model``).
+        in Huang–Wang), move the particles (``method``, score frozen).  Diagnostics at the save times: moments,
+        ``entropy``, ``dissipation`` (the last fitted model is kept in ``self.model``).  ``progress``,
+        ``checkpoint``, ``checkpoint_every``, ``resume``: as in :func:`~fieldflow.particles.loop.integrate_particles`
+        (the transported ``log f_i`` is checkpointed with the particles; Ctrl-C returns the run so far).
         """
         xp = namespace_of(v0)
         n = v0.shape[0]
@@ -726,11 +716,13 @@ class ScoreLandau(_LandauParticles):
         def step(x: Any, h: float) -> Any:
             model = self.fit(x, w)
             _, div = landau_velocity(x, w, model(x), self.gamma, self.C, hessian=model.hessian(x))
-            state["logf"] = state["logf"] - h * div
-            return self._step(x, w, h)
+            new = self._step(x, w, h)
+            state["logf"] = state["logf"] - h * div  # only once the step has succeeded (Ctrl-C safe)
+            return new
 
         def diagnostics(x: Any) -> dict[str, float]:
             self.fit(x, w)
             return {**_moments(x, w), "entropy": float(xp.sum(w * state["logf"])), "dissipation": self.dissipation(x, w)}
 
-        return self._loop(v, w, t_end, dt, save_times, step, diagnostics)
+        return self._integrate(v, w, t_end, dt, step, diagnostics, save_times, extra=state, progress=progress,
+                               checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)

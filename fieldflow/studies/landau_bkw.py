@@ -60,7 +60,7 @@ def blob_m4_error(n: int, t0: float = 0.5, t1: float = 0.55, extent: float = 4.5
     """Blob particles (2D BKW, n×n cells on [−extent, extent]², ε = h): error of the fourth-moment change.
 
     ``|(m4(t1) − m4(t0)) − (m4_BKW(t1) − m4_BKW(t0))|`` — the change, so the initial quadrature error (~1e-5)
-    cancels.  Returns the error and the :class:`~fieldflow.particles.landau.ParticleRun`.
+    cancels.  Returns the error and the :class:`~fieldflow.particles.loop.ParticleRun`.
     """
     exact = BKW(2)
     grid = Grid.box(n, extent, dim=2)

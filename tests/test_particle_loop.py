@@ -1,0 +1,90 @@
+"""The particle time loop: Ctrl-C keeps the run, checkpoints resume bit-for-bit, wrong checkpoints are refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fieldflow as ff
+from fieldflow.landau import BKW
+from fieldflow.particles.landau import BlobLandau, ScoreLandau
+from fieldflow.particles.loop import integrate_particles
+
+
+def _blob():
+    grid = ff.Grid.box(14, 7.0, dim=2)
+    return BlobLandau(grid, 0.0), BKW(2).density(grid.points, 0.5)
+
+
+def _interrupt_after(obj, calls: int) -> None:
+    """Make ``obj.velocity`` raise KeyboardInterrupt (a Ctrl-C) on its ``calls``-th call."""
+    original, count = obj.velocity, [0]
+
+    def velocity(v, w):
+        count[0] += 1
+        if count[0] == calls:
+            raise KeyboardInterrupt
+        return original(v, w)
+
+    obj.velocity = velocity
+
+
+def test_ctrl_c_keeps_the_run_and_the_checkpoint_resumes_bit_for_bit(tmp_path):
+    blob, f0 = _blob()
+    full = blob.run(f0, 0.2, dt=0.02, save_times=[0.1])
+    assert full.info["status"] == "done" and full.info["steps"] == 10
+
+    stopped, f0 = _blob()
+    # lipschitz() makes 4 evaluations, each Heun step 2: the 11th call is inside step 4
+    _interrupt_after(stopped, 4 + 2 * 3 + 1)
+    path = tmp_path / "blob.npz"
+    part = stopped.run(f0, 0.2, dt=0.02, save_times=[0.1], checkpoint=path)
+    assert part.info["status"] == "interrupted" and part.info["steps"] == 3
+    np.testing.assert_allclose(part.times, [0.0, 0.06])
+    assert path.exists()
+
+    resumed, f0 = _blob()
+    rest = resumed.run(f0, 0.2, dt=0.02, save_times=[0.1], resume=path)
+    assert rest.info["status"] == "done"
+    np.testing.assert_allclose(rest.times, [0.0, 0.06, 0.1, 0.2])
+    np.testing.assert_array_equal(rest.states[-1], full.states[-1])
+    np.testing.assert_array_equal(rest.states[2], full.states[1])
+    np.testing.assert_array_equal(rest["entropy"][[0, 2, 3]], full["entropy"])
+
+
+def test_score_method_checkpoints_the_transported_log_density(tmp_path):
+    exact = BKW(2)
+    v0 = exact.sample(300, 0.5, seed=4)
+    logf0 = np.log(exact.density(v0, 0.5))
+    kwargs = dict(save_times=[0.1])
+    full = ScoreLandau(2, 0.0).run(v0, logf0, 0.2, 0.05, **kwargs)
+    path = tmp_path / "score.npz"
+    stopped = ScoreLandau(2, 0.0)
+    _interrupt_after(stopped, 4 + 2 * 2 + 1)
+    part = stopped.run(v0, logf0, 0.2, 0.05, checkpoint=path, **kwargs)
+    assert part.info["steps"] == 2
+    rest = ScoreLandau(2, 0.0).run(v0, logf0, 0.2, 0.05, resume=path, **kwargs)
+    np.testing.assert_array_equal(rest.states[-1], full.states[-1])
+    assert rest["entropy"][-1] == full["entropy"][-1]
+
+
+def test_resume_refuses_another_problem(tmp_path):
+    blob, f0 = _blob()
+    path = tmp_path / "blob.npz"
+    blob.run(f0, 0.04, dt=0.02, checkpoint=path)
+    other = BlobLandau(blob.grid, 0.0, epsilon=0.5)
+    with pytest.raises(ValueError, match="another problem"):
+        other.run(f0, 0.1, dt=0.02, resume=path)
+    with pytest.raises(ValueError, match="time step"):
+        BlobLandau(blob.grid, 0.0).run(f0, 0.1, dt=0.01, resume=path)
+    with pytest.raises(ValueError, match="no checkpoint"):
+        blob.run(f0, 0.1, dt=0.02, resume=tmp_path / "missing.npz")
+    with pytest.raises(ValueError, match="needs checkpoint"):
+        integrate_particles(np.zeros((2, 2)), np.ones(2), 1.0, 0.5, lambda v, h: v, lambda v: {"x": 0.0}, resume=True)
+
+
+def test_progress_bar_does_not_change_the_result():
+    blob, f0 = _blob()
+    a = blob.run(f0, 0.04, dt=0.02, progress=True)
+    b = blob.run(f0, 0.04, dt=0.02, progress=False)
+    np.testing.assert_array_equal(a.states[-1], b.states[-1])
