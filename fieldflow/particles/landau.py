@@ -158,7 +158,8 @@ def _moments(v: Any, w: Any) -> dict[str, float]:
 
 
 class _LandauParticles:
-    """Shared time loop of the particle methods: Heun + energy restoration (default), implicit midpoint, Euler."""
+    """What the particle methods share: the time step (Heun + energy restoration by default, implicit midpoint,
+    Euler), the ``dt`` check, and the run through :func:`~fieldflow.particles.loop.integrate_particles`."""
 
     gamma: float
     C: float
@@ -232,7 +233,7 @@ class _LandauParticles:
                    diagnostics: Callable[[Any], dict[str, float]], save_times: Sequence[float] | None,
                    extra: dict[str, Any] | None = None, **loop: Any) -> ParticleRun:
         """Check ``dt`` (``dt·L < 1``) and run the shared loop :func:`~fieldflow.particles.loop.integrate_particles`."""
-        step_count(t_end, dt)
+        step_count(t_end, dt)  # a bad t_end/dt is reported before the Lipschitz estimate is spent on it
         self._check_dt(v, w, dt)
         return integrate_particles(v, w, t_end, dt, step, diagnostics, save_times=save_times, extra=extra,
                                    fingerprint=self.describe(), label=type(self).__name__, **loop)
@@ -350,7 +351,7 @@ class BlobLandau(_LandauParticles):
         keep = f0 >= self.drop_tol * float(xp.max(f0))
         v, w = self.mesh[keep], f0[keep] * self.grid.cell_volume
         w = w / xp.sum(w)
-        ratio = wall_ratio(self._mesh_density(v, w).reshape(self.grid.shape), self.grid.xp)
+        ratio = wall_ratio(self._mesh_density(v, w).reshape(self.grid.shape), xp)
         if ratio > self.wall_tol:
             raise ValueError(
                 f"the mollified density f_ε = ψ_ε * f0 on the walls of the blob mesh is {ratio:.2e} of its maximum "
