@@ -211,3 +211,12 @@ class FromFunctions(Potential):
 
     def gradient(self, x):
         return self._gradient(self._check(x))
+
+    def __repr__(self) -> str:
+        # the functions' qualified names, not their addresses, so that checkpoint fingerprints (built from the
+        # repr) are the same in the process that resumes a run
+        def name(f: Callable[[Any], Any]) -> str:
+            return f"{getattr(f, '__module__', '?')}.{getattr(f, '__qualname__', type(f).__name__)}"
+
+        return (f"FromFunctions(value={name(self._value)}, gradient={name(self._gradient)}, dim={self.dim}, "
+                f"hessian_lower_bound={self.hessian_lower_bound})")

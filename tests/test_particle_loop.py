@@ -88,3 +88,30 @@ def test_progress_bar_does_not_change_the_result():
     a = blob.run(f0, 0.04, dt=0.02, progress=True)
     b = blob.run(f0, 0.04, dt=0.02, progress=False)
     np.testing.assert_array_equal(a.states[-1], b.states[-1])
+
+
+def test_svgd_particles_resume_bit_for_bit(tmp_path, monkeypatch):
+    import fieldflow.particles.svgd as psvgd
+
+    x0 = np.random.default_rng(1).standard_normal((40, 1))
+    V, kernel = ff.potentials.Quadratic(1.0), ff.kernels.Bessel(1.0)
+    times, full = psvgd.simulate(x0, V, kernel, 0.5, t_end=0.1, dt=0.01, save_times=[0.05])
+    original, count = psvgd.velocity, [0]
+
+    def interrupted(*args):
+        count[0] += 1
+        if count[0] == 4:
+            raise KeyboardInterrupt
+        return original(*args)
+
+    path = tmp_path / "svgd.npz"
+    monkeypatch.setattr(psvgd, "velocity", interrupted)
+    part_times, _ = psvgd.simulate(x0, V, kernel, 0.5, t_end=0.1, dt=0.01, save_times=[0.05], checkpoint=path)
+    np.testing.assert_allclose(part_times, [0.03])
+    monkeypatch.setattr(psvgd, "velocity", original)
+    rest_times, rest = psvgd.simulate(x0, V, kernel, 0.5, t_end=0.1, dt=0.01, save_times=[0.05], resume=path)
+    np.testing.assert_allclose(times, [0.05, 0.1])
+    np.testing.assert_allclose(rest_times, [0.03, 0.05, 0.1])
+    np.testing.assert_array_equal(rest[-1], full[-1])
+    with pytest.raises(ValueError, match="another problem"):
+        psvgd.simulate(x0, V, kernel, 0.7, t_end=0.1, dt=0.01, resume=path)

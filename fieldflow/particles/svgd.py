@@ -24,6 +24,7 @@ on NumPy or CuPy arrays alike (the namespace of the particles).  Steps are expli
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -31,6 +32,7 @@ import numpy as np
 from ..backend import namespace_of
 from ..kernels import Kernel
 from ..potentials import Potential
+from .loop import integrate_particles
 
 __all__ = ["velocity", "simulate", "self_interaction"]
 
@@ -87,12 +89,16 @@ def velocity(x: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 0
 
 def simulate(x0: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 0.0, *, t_end: float, dt: float,
              method: str = "euler", save_times: Sequence[float] | None = None,
-             memory_bytes: int = 2**27, self_radius: float | None = None) -> tuple[np.ndarray, list[Any]]:
-    """Run particle SVGD from ``x0`` (shape ``(N, d)``) to ``t_end`` with fixed steps ``dt``.
+             memory_bytes: int = 2**27, self_radius: float | None = None, progress: bool | None = None,
+             checkpoint: str | Path | None = None, checkpoint_every: float = 60.0,
+             resume: str | Path | bool | None = None) -> tuple[np.ndarray, list[Any]]:
+    """Run particle SVGD from ``x0`` (shape ``(N, d)``) to ``t_end`` in ``ceil(t_end/dt)`` equal steps.
 
     ``method``: ``"euler"`` (``X ← X + dt v(X)``, the SVGD update with ``ε = dt``) or ``"heun"``
-    (explicit trapezoidal, order 2 in ``dt``).  Returns the save times (``t_end`` included) and the
-    particle arrays there.
+    (explicit trapezoidal, order 2 in ``dt``).  Returns the save times (rounded to steps, ``t_end`` included)
+    and the particle arrays there.  ``progress``, ``checkpoint``, ``checkpoint_every``, ``resume``: progress bar,
+    checkpoints and resuming as in :func:`~fieldflow.particles.loop.integrate_particles`; after a Ctrl-C the
+    returned times end at the interruption.
     """
     if method not in ("euler", "heun"):
         raise ValueError(f"method must be 'euler' or 'heun', got {method!r}")
@@ -101,21 +107,20 @@ def simulate(x0: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 
     xp = namespace_of(x0)
     x = xp.array(x0, dtype=float, copy=True)
     _check(x, kernel, alpha)
-    times = np.unique(np.append(np.asarray(save_times if save_times is not None else [], dtype=float), t_end))
 
     def v(y: Any) -> Any:
         return velocity(y, V, kernel, alpha, beta, memory_bytes, self_radius)
 
-    t, out = 0.0, []
-    for target in times:
-        steps = int(round((target - t) / dt))
-        for _ in range(steps):
-            v0 = v(x)
-            if method == "euler":
-                x = x + dt * v0
-            else:
-                x1 = x + dt * v0
-                x = x + 0.5 * dt * (v0 + v(x1))
-        t += steps * dt
-        out.append(x.copy())
-    return times, out
+    def step(y: Any, h: float) -> Any:
+        v0 = v(y)
+        if method == "euler":
+            return y + h * v0
+        return y + 0.5 * h * (v0 + v(y + h * v0))
+
+    fingerprint = {"method": "svgd", "step": method, "V": repr(V), "kernel": repr(kernel), "alpha": alpha,
+                   "beta": beta, "self_radius": self_radius}
+    run = integrate_particles(x, xp.full(x.shape[0], 1.0 / x.shape[0]), t_end, min(dt, t_end), step,
+                              lambda y: {}, save_times=save_times, progress=progress, checkpoint=checkpoint,
+                              checkpoint_every=checkpoint_every, resume=resume, fingerprint=fingerprint,
+                              label="SVGD particles")
+    return run.times[1:], [xp.asarray(state) for state in run.states[1:]]
