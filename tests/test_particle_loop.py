@@ -115,3 +115,42 @@ def test_svgd_particles_resume_bit_for_bit(tmp_path, monkeypatch):
     np.testing.assert_array_equal(rest[-1], full[-1])
     with pytest.raises(ValueError, match="another problem"):
         psvgd.simulate(x0, V, kernel, 0.7, t_end=0.1, dt=0.01, resume=path)
+
+
+def test_stochastic_particles_resume_the_same_random_stream(tmp_path, monkeypatch):
+    """Langevin and interacting oscillators: the generator state is checkpointed, so resuming after a Ctrl-C
+    reproduces the uninterrupted run exactly."""
+    from fieldflow.particles import interacting, langevin
+
+    V = ff.potentials.Quadratic(1.0)
+    x0 = langevin.sample_gaussian(50, mean=1.0, cov=0.25, dim=1, seed=3)
+    _, full = langevin.simulate(V, x0, 0.1, 0.01, seed=5)
+    calls = [0]
+    original = V.gradient
+
+    def gradient(x):
+        calls[0] += 1
+        if calls[0] == 6:
+            raise KeyboardInterrupt
+        return original(x)
+
+    path = tmp_path / "langevin.npz"
+    monkeypatch.setattr(V, "gradient", gradient)
+    times, _ = langevin.simulate(V, x0, 0.1, 0.01, seed=5, checkpoint=path)
+    np.testing.assert_allclose(times, [0.05])
+    monkeypatch.setattr(V, "gradient", original)
+    _, rest = langevin.simulate(V, x0, 0.1, 0.01, seed=5, resume=path)
+    np.testing.assert_array_equal(rest[-1], full[-1])
+
+    W, theta0 = ff.interactions.kuramoto(), np.linspace(0.0, 6.0, 40)
+    _, full = interacting.simulate(W, 1.5, theta0, 0.2, 0.02, seed=2)
+    path = tmp_path / "kuramoto.npz"
+    interacting.simulate(W, 1.5, theta0, 0.1, 0.02, seed=2, checkpoint=path)  # a run that stopped at t = 0.1
+    _, rest = interacting.simulate(W, 1.5, theta0, 0.2, 0.02, seed=2, resume=path)
+    np.testing.assert_array_equal(rest[-1], full[-1])
+
+
+def test_a_generator_without_state_cannot_be_checkpointed(tmp_path):
+    with pytest.raises(ValueError, match="cannot checkpoint the random generator"):
+        integrate_particles(np.zeros((2, 1)), np.ones(2), 1.0, 0.5, lambda v, h: v, lambda v: {},
+                            checkpoint=tmp_path / "x.npz", rng=object())

@@ -26,12 +26,14 @@ See :func:`order_parameter_std`.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..backend import namespace_of
 from ..interactions import Fourier
+from .loop import integrate_particles
 
 __all__ = ["drift", "moments", "simulate", "order_parameter_std"]
 
@@ -68,10 +70,15 @@ def drift(theta: Any, W: Fourier, K: float) -> Any:
 
 
 def simulate(W: Fourier, K: float, theta0: Any, t_end: float, dt: float, seed: int | None = 0,
-             save_times: Sequence[float] | None = None) -> tuple[np.ndarray, list[Any]]:
-    """Euler–Maruyama for the ``N`` oscillators from ``theta0`` (shape ``(N,)``) to ``t_end``.
+             save_times: Sequence[float] | None = None, *, progress: bool | None = None,
+             checkpoint: str | Path | None = None, checkpoint_every: float = 60.0,
+             resume: str | Path | bool | None = None) -> tuple[np.ndarray, list[Any]]:
+    """Euler–Maruyama for the ``N`` oscillators from ``theta0`` (shape ``(N,)``) to ``t_end`` in equal steps.
 
-    Returns the save times (``t_end`` included) and the angles (in ``[0, 2π)``) at those times.
+    Returns the save times (rounded to steps, ``t_end`` included) and the angles (in ``[0, 2π)``) at those times.
+    ``progress``, ``checkpoint``, ``checkpoint_every``, ``resume``: as in
+    :func:`~fieldflow.particles.loop.integrate_particles` (the generator's state is checkpointed; NumPy arrays
+    only); after a Ctrl-C the returned times end at the interruption.
     """
     if not isinstance(W, Fourier):
         raise ValueError(f"W must be a fieldflow.interactions.Fourier interaction, got {type(W).__name__}")
@@ -83,20 +90,19 @@ def simulate(W: Fourier, K: float, theta0: Any, t_end: float, dt: float, seed: i
     theta = xp.array(theta0, dtype=float, copy=True)
     if theta.ndim != 1 or theta.size < 2:
         raise ValueError(f"theta0 must be a 1D array of at least 2 angles, got shape {tuple(theta.shape)}")
-    rng = xp.random.default_rng(seed)
-    times = np.unique(np.append(np.asarray(save_times if save_times is not None else [], dtype=float), t_end))
-    if times[0] < 0:
+    if save_times is not None and np.min(save_times) < 0:
         raise ValueError("save_times must be non-negative")
-    noise = math.sqrt(dt)
-    two_pi = 2 * math.pi
-    t, out = 0.0, []
-    for target in times:
-        for _ in range(int(round((target - t) / dt))):
-            theta = theta + dt * drift(theta, W, K) + noise * rng.standard_normal(theta.shape)
-        theta = theta % two_pi
-        t = target
-        out.append(theta.copy())
-    return times, out
+    rng = xp.random.default_rng(seed)
+
+    def step(angles: Any, h: float) -> Any:
+        return (angles + h * drift(angles, W, K) + math.sqrt(h) * rng.standard_normal(angles.shape)) % (2 * math.pi)
+
+    fingerprint = {"method": "interacting", "W": repr(W), "K": K, "seed": seed}
+    run = integrate_particles(theta, xp.full(theta.size, 1.0 / theta.size), t_end, min(dt, t_end), step,
+                              lambda angles: {}, save_times=save_times, progress=progress, checkpoint=checkpoint,
+                              checkpoint_every=checkpoint_every, resume=resume, fingerprint=fingerprint, rng=rng,
+                              label="interacting particles")
+    return run.times[1:], [xp.asarray(state) for state in run.states[1:]]
 
 
 def order_parameter_std(W: Fourier, K: float, moments_q: Sequence[float], N: int, n: int = 512) -> float:

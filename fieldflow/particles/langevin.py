@@ -11,12 +11,15 @@ or ``cupy.random.default_rng`` by the array namespace), weak order 1 in ``Δt``.
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..backend import get_namespace
 from ..potentials import Potential
+from .loop import integrate_particles
 
 __all__ = ["simulate", "sample_gaussian"]
 
@@ -34,10 +37,15 @@ def sample_gaussian(n: int, mean: Sequence[float] | float = 0.0, cov: Any = 1.0,
 
 
 def simulate(V: Potential, x0: Any, t_end: float, dt: float, D: float = 1.0, seed: int | None = 0,
-             save_times: Sequence[float] | None = None) -> tuple[np.ndarray, list[Any]]:
-    """Run Euler–Maruyama from particles ``x0`` (shape ``(N, d)``) to ``t_end`` with step ``dt``.
+             save_times: Sequence[float] | None = None, *, progress: bool | None = None,
+             checkpoint: str | Path | None = None, checkpoint_every: float = 60.0,
+             resume: str | Path | bool | None = None) -> tuple[np.ndarray, list[Any]]:
+    """Run Euler–Maruyama from particles ``x0`` (shape ``(N, d)``) to ``t_end`` in ``ceil(t_end/dt)`` equal steps.
 
-    Returns the save times and the particle arrays at those times (``t_end`` always included).
+    Returns the save times (rounded to steps, ``t_end`` always included) and the particle arrays at those times.
+    ``progress``, ``checkpoint``, ``checkpoint_every``, ``resume``: as in
+    :func:`~fieldflow.particles.loop.integrate_particles` (the generator's state is checkpointed, so a resumed run
+    draws the same noise; NumPy arrays only); after a Ctrl-C the returned times end at the interruption.
     """
     if x0.ndim != 2:
         raise ValueError(f"particles must have shape (N, d), got {tuple(x0.shape)}")
@@ -47,16 +55,14 @@ def simulate(V: Potential, x0: Any, t_end: float, dt: float, D: float = 1.0, see
         raise ValueError("dt and t_end must be positive")
     xp = get_namespace("cupy" if type(x0).__module__.startswith("cupy") else "numpy")
     rng = xp.random.default_rng(seed)
-    times = np.unique(np.append(np.asarray(save_times if save_times is not None else [], dtype=float), t_end))
     x = xp.array(x0, dtype=float, copy=True)
-    t, out = 0.0, []
-    noise = float(np.sqrt(2 * D * dt))
-    for target in times:
-        n_steps = int(round((target - t) / dt))
-        for _ in range(n_steps):
-            x = x - V.gradient(x) * dt + noise * rng.standard_normal(x.shape)
-        t += n_steps * dt
-        if not bool(xp.all(xp.isfinite(x))):
-            raise FloatingPointError(f"particles blew up before t={target}; reduce dt={dt}")
-        out.append(x.copy())
-    return times, out
+
+    def step(y: Any, h: float) -> Any:
+        return y - V.gradient(y) * h + math.sqrt(2 * D * h) * rng.standard_normal(y.shape)
+
+    fingerprint = {"method": "langevin", "V": repr(V), "D": D, "seed": seed}
+    run = integrate_particles(x, xp.full(x.shape[0], 1.0 / x.shape[0]), t_end, min(dt, t_end), step, lambda y: {},
+                              save_times=save_times, progress=progress, checkpoint=checkpoint,
+                              checkpoint_every=checkpoint_every, resume=resume, fingerprint=fingerprint, rng=rng,
+                              label="Langevin particles")
+    return run.times[1:], [xp.asarray(state) for state in run.states[1:]]

@@ -8,8 +8,8 @@ rest the way :func:`fieldflow.evolve` does it for grids:
 * a tqdm progress bar (default: on when stderr is a terminal);
 * **Ctrl-C** stops the run and returns what was computed, with the state at the interruption appended and
   ``info["status"] = "interrupted"``;
-* **checkpoints**: with ``checkpoint=path`` the loop state (particles, ``extra``, the step index, everything saved
-  so far, a fingerprint of the problem) is written as ``.npz`` every ``checkpoint_every`` seconds of wall time, on
+* **checkpoints**: with ``checkpoint=path`` the loop state (particles, ``extra``, the random generator's state, the
+  step index, everything saved so far, a fingerprint of the problem) is written as ``.npz`` every ``checkpoint_every`` seconds of wall time, on
   Ctrl-C and at the end; ``resume=path`` continues from it — bit-for-bit the run that was not interrupted.
 """
 
@@ -56,9 +56,20 @@ def step_count(t_end: float, dt: float) -> int:
     return int(math.ceil(t_end / dt - 1e-9))
 
 
+def _rng_state(rng: Any) -> str:
+    """The JSON state of a NumPy ``Generator`` (what a checkpoint needs to continue the same random stream)."""
+    state = getattr(getattr(rng, "bit_generator", None), "state", None)
+    if not isinstance(state, dict):
+        raise ValueError(f"cannot checkpoint the random generator {type(rng).__name__} (CuPy generators expose no "
+                         "state); run without checkpoint/resume or with NumPy arrays")
+    return json.dumps(state)
+
+
 def _save(path: Path, k: int, dt: float, v: Any, w: Any, extra: dict[str, Any], times: list[float],
-          states: list[np.ndarray], diags: list[dict[str, float]], fingerprint: dict[str, Any]) -> None:
+          states: list[np.ndarray], diags: list[dict[str, float]], fingerprint: dict[str, Any], rng: Any) -> None:
     arrays = {f"extra_{name}": to_numpy(value) for name, value in extra.items()}
+    if rng is not None:
+        arrays["rng_state"] = np.array(_rng_state(rng))
     arrays.update({f"diag_{name}": np.array([d[name] for d in diags]) for name in diags[0]})
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(tmp, k=k, dt=dt, v=to_numpy(v), w=to_numpy(w), times=np.array(times), states=np.stack(states),
@@ -85,7 +96,8 @@ def integrate_particles(v: Any, w: Any, t_end: float, dt: float, step: Callable[
                         save_times: Sequence[float] | None = None, extra: dict[str, Any] | None = None,
                         progress: bool | None = None, checkpoint: str | Path | None = None,
                         checkpoint_every: float = 60.0, resume: str | Path | bool | None = None,
-                        fingerprint: dict[str, Any] | None = None, label: str = "particles") -> ParticleRun:
+                        fingerprint: dict[str, Any] | None = None, rng: Any = None,
+                        label: str = "particles") -> ParticleRun:
     """Advance particles ``v`` (weights ``w``) to ``t_end`` in ``ceil(t_end/dt)`` equal steps of ``step``.
 
     Parameters
@@ -110,6 +122,9 @@ def integrate_particles(v: Any, w: Any, t_end: float, dt: float, step: Callable[
         Continue from a checkpoint (``True``: from ``checkpoint``); ``fingerprint``, ``dt`` and ``w`` must match.
     fingerprint : dict, optional
         JSON-serialisable description of the problem, stored in and checked against checkpoints.
+    rng : numpy.random.Generator, optional
+        The generator a stochastic ``step`` draws from: its state is checkpointed and restored, so a resumed run
+        continues the same random stream.
     """
     steps = step_count(t_end, dt)
     dt = t_end / steps
@@ -118,6 +133,8 @@ def integrate_particles(v: Any, w: Any, t_end: float, dt: float, step: Callable[
     wanted = np.unique(np.append(np.asarray(save_times if save_times is not None else [], float), t_end))
     save_steps = {int(round(s / dt)) for s in wanted}
     path = Path(checkpoint) if checkpoint is not None else None
+    if path is not None and rng is not None:
+        _rng_state(rng)  # fail before the run, not at its first checkpoint
     if resume:
         if resume is True and path is None:
             raise ValueError("resume=True needs checkpoint=path")
@@ -126,6 +143,9 @@ def integrate_particles(v: Any, w: Any, t_end: float, dt: float, step: Callable[
         k0, v = int(saved["k"]), xp.asarray(saved["v"])
         for name in extra:
             extra[name] = xp.asarray(saved[f"extra_{name}"])
+        if rng is not None:
+            _rng_state(rng)  # a clear error for generators without a state
+            rng.bit_generator.state = json.loads(str(saved["rng_state"]))
         times, states = list(saved["times"]), list(saved["states"])
         names = [key[len("diag_"):] for key in saved if key.startswith("diag_")]
         diags = [{name: float(saved[f"diag_{name}"][i]) for name in names} for i in range(len(times))]
@@ -151,7 +171,7 @@ def integrate_particles(v: Any, w: Any, t_end: float, dt: float, step: Callable[
                 states.append(to_numpy(v).copy())
                 diags.append(record)
             if path is not None and _time.perf_counter() - last > checkpoint_every:
-                _save(path, done, dt, v, w, extra, times, states, diags, fingerprint)
+                _save(path, done, dt, v, w, extra, times, states, diags, fingerprint, rng)
                 last = _time.perf_counter()
     except KeyboardInterrupt:
         status = "interrupted"
@@ -164,7 +184,7 @@ def integrate_particles(v: Any, w: Any, t_end: float, dt: float, step: Callable[
         if bar is not None:
             bar.close()
     if path is not None:
-        _save(path, done, dt, v, w, extra, times, states, diags, fingerprint)
+        _save(path, done, dt, v, w, extra, times, states, diags, fingerprint, rng)
     series = {name: np.array([d[name] for d in diags]) for name in diags[0]}
     info = {"status": status, "steps": done, "t": done * dt, "wall_time": _time.perf_counter() - wall0}
     return ParticleRun(np.array(times), states, to_numpy(w), series, info)
