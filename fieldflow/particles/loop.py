@@ -156,8 +156,12 @@ def integrate_particles(v: Any, w: Any, t_end: float, dt: float, step: Callable[
     bar = progress_bar(progress, k0 * dt, t_end, label)
     status, done = "done", k0  # done: steps completed; v (and extra) is the state after them
     wall0 = last = _time.perf_counter()
+    keep_rng = rng is not None and path is not None
+    rng_before = None
     try:
         for k in range(k0 + 1, steps + 1):
+            if keep_rng:  # so that a Ctrl-C inside a step leaves the stream where the step found it
+                rng_before = rng.bit_generator.state
             new = step(v, dt)
             xp = namespace_of(new)
             if not bool(xp.all(xp.isfinite(new))):
@@ -175,6 +179,8 @@ def integrate_particles(v: Any, w: Any, t_end: float, dt: float, step: Callable[
                 last = _time.perf_counter()
     except KeyboardInterrupt:
         status = "interrupted"
+        if keep_rng and rng_before is not None and done < k:
+            rng.bit_generator.state = rng_before
         if times[-1] < done * dt:
             record = diagnostics(v)
             times.append(done * dt)
