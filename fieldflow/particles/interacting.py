@@ -33,7 +33,7 @@ import numpy as np
 
 from ..backend import namespace_of
 from ..interactions import Fourier
-from .loop import integrate_particles
+from .loop import integrate_samples
 
 __all__ = ["drift", "moments", "simulate", "order_parameter_std"]
 
@@ -98,11 +98,9 @@ def simulate(W: Fourier, K: float, theta0: Any, t_end: float, dt: float, seed: i
         return (angles + h * drift(angles, W, K) + math.sqrt(h) * rng.standard_normal(angles.shape)) % (2 * math.pi)
 
     fingerprint = {"method": "interacting", "W": repr(W), "K": K, "seed": seed}
-    run = integrate_particles(theta, xp.full(theta.size, 1.0 / theta.size), t_end, min(dt, t_end), step,
-                              lambda angles: {}, save_times=save_times, progress=progress, checkpoint=checkpoint,
-                              checkpoint_every=checkpoint_every, resume=resume, fingerprint=fingerprint, rng=rng,
-                              label="interacting particles")
-    return run.times[1:], [xp.asarray(state) for state in run.states[1:]]
+    return integrate_samples(theta, t_end, dt, step, save_times=save_times, progress=progress,
+                             checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+                             fingerprint=fingerprint, rng=rng, label="interacting particles")
 
 
 def order_parameter_std(W: Fourier, K: float, moments_q: Sequence[float], N: int, n: int = 512) -> float:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..backend import get_namespace
 from ..potentials import Potential
-from .loop import integrate_particles
+from .loop import integrate_samples
 
 __all__ = ["simulate", "sample_gaussian"]
 
@@ -61,8 +61,6 @@ def simulate(V: Potential, x0: Any, t_end: float, dt: float, D: float = 1.0, see
         return y - V.gradient(y) * h + math.sqrt(2 * D * h) * rng.standard_normal(y.shape)
 
     fingerprint = {"method": "langevin", "V": repr(V), "D": D, "seed": seed}
-    run = integrate_particles(x, xp.full(x.shape[0], 1.0 / x.shape[0]), t_end, min(dt, t_end), step, lambda y: {},
-                              save_times=save_times, progress=progress, checkpoint=checkpoint,
-                              checkpoint_every=checkpoint_every, resume=resume, fingerprint=fingerprint, rng=rng,
-                              label="Langevin particles")
-    return run.times[1:], [xp.asarray(state) for state in run.states[1:]]
+    return integrate_samples(x, t_end, dt, step, save_times=save_times, progress=progress, checkpoint=checkpoint,
+                             checkpoint_every=checkpoint_every, resume=resume, fingerprint=fingerprint, rng=rng,
+                             label="Langevin particles")

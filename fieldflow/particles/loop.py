@@ -27,7 +27,7 @@ import numpy as np
 from ..backend import namespace_of, to_numpy
 from ..evolve import progress_bar
 
-__all__ = ["ParticleRun", "integrate_particles", "step_count"]
+__all__ = ["ParticleRun", "integrate_particles", "integrate_samples", "step_count"]
 
 
 @dataclass
@@ -194,3 +194,17 @@ def integrate_particles(v: Any, w: Any, t_end: float, dt: float, step: Callable[
     series = {name: np.array([d[name] for d in diags]) for name in diags[0]}
     info = {"status": status, "steps": done, "t": done * dt, "wall_time": _time.perf_counter() - wall0}
     return ParticleRun(np.array(times), states, to_numpy(w), series, info)
+
+
+def integrate_samples(x: Any, t_end: float, dt: float, step: Callable[[Any, float], Any], *,
+                      save_times: Sequence[float] | None = None, **options: Any) -> tuple[np.ndarray, list[Any]]:
+    """:func:`integrate_particles` for equally weighted samples ``x`` (``(N, ...)``) without diagnostics.
+
+    Returns the save times after ``0`` (``t_end`` included; after a Ctrl-C they end at the interruption) and the
+    samples there, in the array namespace of ``x``.  A ``dt`` above ``t_end`` is taken as one step.  ``options``:
+    the keyword arguments of :func:`integrate_particles` (``progress``, ``checkpoint``, ``resume``, ``rng``, ...).
+    """
+    xp = namespace_of(x)
+    run = integrate_particles(x, xp.full(x.shape[0], 1.0 / x.shape[0]), t_end, min(dt, t_end), step,
+                              lambda _: {}, save_times=save_times, **options)
+    return run.times[1:], [xp.asarray(state) for state in run.states[1:]]

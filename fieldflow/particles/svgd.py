@@ -32,7 +32,7 @@ import numpy as np
 from ..backend import namespace_of
 from ..kernels import Kernel
 from ..potentials import Potential
-from .loop import integrate_particles
+from .loop import integrate_samples
 
 __all__ = ["velocity", "simulate", "self_interaction"]
 
@@ -119,8 +119,6 @@ def simulate(x0: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 
 
     fingerprint = {"method": "svgd", "step": method, "V": repr(V), "kernel": repr(kernel), "alpha": alpha,
                    "beta": beta, "self_radius": self_radius}
-    run = integrate_particles(x, xp.full(x.shape[0], 1.0 / x.shape[0]), t_end, min(dt, t_end), step,
-                              lambda y: {}, save_times=save_times, progress=progress, checkpoint=checkpoint,
-                              checkpoint_every=checkpoint_every, resume=resume, fingerprint=fingerprint,
-                              label="SVGD particles")
-    return run.times[1:], [xp.asarray(state) for state in run.states[1:]]
+    return integrate_samples(x, t_end, dt, step, save_times=save_times, progress=progress, checkpoint=checkpoint,
+                             checkpoint_every=checkpoint_every, resume=resume, fingerprint=fingerprint,
+                             label="SVGD particles")
