@@ -22,6 +22,7 @@ from fieldflow.bimaxwellian import anisotropy_rate, grid_anisotropy_rate, partic
 from fieldflow.densities import gaussian
 from fieldflow.grids import Grid
 from fieldflow.landau import BKW
+from fieldflow.metrics import loglog_slope
 from fieldflow.particles.landau import BlobLandau
 from fieldflow.pdes.landau import Landau
 
@@ -60,8 +61,8 @@ def main() -> None:
                 t_dir.append(td)
                 cells_dir.append(grid.size)
             print(f"{dim:>3} {n:>4} {grid.size:>8} {tf:>10.4f} {td:>11.4f} {td / tf:>8.1f} {diff:>12.1e}")
-        p_fft = np.polyfit(np.log(cells[1:]), np.log(t_fft[1:]), 1)[0]
-        p_dir = np.polyfit(np.log(cells_dir), np.log(t_dir), 1)[0]
+        p_fft = loglog_slope(cells[1:], t_fft[1:])
+        p_dir = loglog_slope(cells_dir, t_dir)
         print(f"    {dim}D fitted exponents (time ∝ cells^p): FFT p = {p_fft:.2f}, direct p = {p_dir:.2f}")
     if args.skip_blob:
         return
@@ -99,7 +100,7 @@ def coulomb_grid_vs_blob(backend: str) -> None:
         sizes.append(v.shape[0])
         print(f"{'blob eps=0.8 N=' + str(v.shape[0]):>22} {v.shape[0]:>9} {t_vel:>9.3f} {abs(rate / exact - 1):>15.1e} "
               f"{abs(rate / limit - 1):>19.1e}")
-    print(f"    blob velocity evaluation: time ∝ N^{np.polyfit(np.log(sizes), np.log(times), 1)[0]:.2f}")
+    print(f"    blob velocity evaluation: time ∝ N^{loglog_slope(sizes, times):.2f}")
 
 
 if __name__ == "__main__":

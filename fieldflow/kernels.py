@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from .backend import namespace_of
+from .metrics import loglog_slope
 
 __all__ = ["Kernel", "Bessel", "Gaussian", "SLSIBounds", "check_slsi_bounds"]
 
@@ -154,7 +155,7 @@ class Kernel:
             return SLSIBounds(math.inf, hi if math.isfinite(hi) else math.inf, False,
                               f"k̂(ξ)(1+|ξ|²) ranges over [{lo:.3g}, {hi:.3g}] on |ξ| ≤ {s_max:g}: no finite C0/C1")
         last = s >= s_max / 10
-        slope = np.polyfit(np.log(s[last]), np.log(ratio[last]), 1)[0]
+        slope = loglog_slope(s[last], ratio[last])
         if abs(slope) > 1e-3:
             return SLSIBounds(math.inf if slope < 0 else max(1.0, 1 / lo), math.inf if slope > 0 else max(1.0, hi), False,
                               f"k̂(ξ)(1+|ξ|²) behaves like |ξ|^{slope:.3g} for large |ξ|: k̂ is not comparable to (1+|ξ|²)^-1")

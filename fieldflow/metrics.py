@@ -1,4 +1,5 @@
-"""Distances between densities and samples: KL, L1, exact 1D Wasserstein distances, MMD, moments.
+"""Distances between densities and samples (KL, L1, exact 1D Wasserstein distances, MMD, moments) and the
+log-log slope that convergence orders are fitted with.
 
 Grid densities are arrays on a :class:`~fieldflow.grids.Grid`; samples are ``(N, d)`` arrays.
 """
@@ -13,7 +14,7 @@ from .backend import to_numpy
 from .grids import Grid
 
 __all__ = ["kl_divergence", "l1_distance", "moments", "grid_cdf", "w1_samples_to_grid", "w1_expected_bound",
-           "mmd_gaussian"]
+           "mmd_gaussian", "loglog_slope"]
 
 
 def kl_divergence(grid: Grid, p: Any, q: Any) -> float:
@@ -98,3 +99,15 @@ def mmd_gaussian(grid: Grid, rho: Any, samples: Any, bandwidth: float = 1.0) -> 
     kss = gram(x, x).mean()
     kgs = (w @ gram(pts, x)).mean()
     return float(kgg + kss - 2 * kgs)
+
+
+def loglog_slope(x: Any, y: Any) -> float:
+    """Least-squares slope of ``log y`` against ``log x``: the fitted exponent ``p`` of ``y ∝ x^p``.
+
+    With ``x`` a mesh width and ``y`` an error it is the convergence order; with ``x`` a resolution ``n`` it is minus
+    the order.  ``x`` and ``y`` must be positive.
+    """
+    x, y = np.asarray(to_numpy(x), dtype=float), np.asarray(to_numpy(y), dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or x.size < 2 or np.any(x <= 0) or np.any(y <= 0):
+        raise ValueError("loglog_slope needs two equally long 1D sequences of at least 2 positive values")
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])

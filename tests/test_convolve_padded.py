@@ -6,6 +6,7 @@ from scipy import integrate
 
 import fieldflow as ff
 from fieldflow.convolve import PaddedFourierMultiplier, padded_length
+from fieldflow.metrics import loglog_slope
 
 
 def _conv(grid, kernel, tol=1e-12, **kw):
@@ -23,7 +24,7 @@ def test_1d_second_order_against_quadrature_with_data_that_jumps_at_the_walls():
         exact = [integrate.quad(lambda y: k.radial(np.array(abs(xi - y)), 1) * (np.cos(y) + 1.5), -L, L,
                                 points=[xi], epsabs=1e-13, epsrel=1e-13)[0] for xi in x]
         errors.append(np.max(np.abs(out - exact)))
-    order = -np.polyfit(np.log(ns), np.log(errors), 1)[0]
+    order = -loglog_slope(ns, errors)
     assert order > 1.8, (errors, order)
 
 

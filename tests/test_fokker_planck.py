@@ -7,6 +7,7 @@ import pytest
 
 import fieldflow as ff
 from fieldflow.backend import to_numpy
+from fieldflow.metrics import loglog_slope
 from fieldflow.particles import langevin
 from fieldflow.potentials import DoubleWell, GaussianMixture, Quadratic
 
@@ -31,7 +32,7 @@ def ou_kl(t, m0, S0):
 
 
 def fitted_order(ns, errors):
-    return -np.polyfit(np.log(ns), np.log(errors), 1)[0]
+    return -loglog_slope(ns, errors)
 
 
 @pytest.mark.parametrize(

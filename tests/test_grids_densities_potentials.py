@@ -106,3 +106,14 @@ def test_potential_errors():
         Quadratic([[1.0, 2.0], [2.0, 1.0]])
     with pytest.raises(ValueError, match="2D"):
         Banana().value(np.zeros((3, 3)))
+
+
+def test_loglog_slope_recovers_a_power_law_and_rejects_bad_input():
+    from fieldflow.metrics import loglog_slope
+
+    h = np.array([0.4, 0.2, 0.1, 0.05])
+    assert loglog_slope(h, 3.0 * h**2.5) == pytest.approx(2.5, abs=1e-12)
+    with pytest.raises(ValueError, match="positive"):
+        loglog_slope(h, h - 0.1)
+    with pytest.raises(ValueError, match="equally long"):
+        loglog_slope(h, h[:3])

@@ -11,11 +11,8 @@ from hypothesis import strategies as st
 
 import fieldflow as ff
 from fieldflow.landau import BKW, bkw, collision_kernel, kernel_divergence
+from fieldflow.metrics import loglog_slope
 from fieldflow.pdes.landau import Landau
-
-
-def _order(hs, errors):
-    return float(np.polyfit(np.log(hs), np.log(errors), 1)[0])
 
 
 # ----------------------------------------------------------------------------- BKW and the kernel
@@ -75,7 +72,7 @@ def test_bkw_solves_landau_rhs_converges_at_second_order(dim, ns, extent, t):
         r = pde.rhs(exact.density(grid.points, t))
         errors.append(grid.integrate(np.abs(r - exact.time_derivative(grid.points, t))))
         hs.append(grid.spacing[0])
-    p = _order(hs, errors)
+    p = loglog_slope(hs, errors)
     assert 1.7 < p < 2.5, (errors, p)
 
 
@@ -135,7 +132,7 @@ def test_grid_solver_against_bkw_2d_order_and_structure():
         assert np.max(np.abs(traj["momentum_0"])) < 1e-13 and np.max(np.abs(traj["momentum_1"])) < 1e-13
         assert np.all(np.diff(traj["entropy"]) <= 1e-14)
         assert np.all(traj["dissipation"] >= 0)
-    p = _order(hs, errors)
+    p = loglog_slope(hs, errors)
     assert 1.7 < p < 2.6, (errors, p)
     # energy leaves only through the wall rows: drift far below the error and decreasing with n
     assert energy[-1] < energy[0] and energy[-1] < 1e-2 * errors[-1]
@@ -159,7 +156,7 @@ def test_grid_solver_against_bkw_order_slow(dim, ns, extent, t0, t1):
         errors.append(error)
         assert np.max(np.abs(traj["mass"] - 1)) < 1e-12
         assert np.all(np.diff(traj["entropy"]) <= 1e-14)
-    assert 1.7 < _order(hs, errors) < 2.6, errors
+    assert 1.7 < loglog_slope(hs, errors) < 2.6, errors
 
 
 # ----------------------------------------------------------------------------- Coulomb

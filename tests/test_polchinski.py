@@ -8,16 +8,13 @@ from scipy.stats import norm
 
 import fieldflow as ff
 import fieldflow.polchinski as P
+from fieldflow.metrics import loglog_slope
 from fieldflow.pdes.fokker_planck_time import TimeDependentFokkerPlanck
 from fieldflow.polchinski.flow import FieldSpaceFlow, gaussian_measure_covariance, semigroup_mc
 from fieldflow.polchinski.jko import PotentialPath, density_quantiles, jko_quantiles
 from fieldflow.polchinski.lsi import flow_lsi_bound, lsi_constant, single_site_hamiltonian, spectral_gap
 
 ONE_SITE = P.Lattice(1, 1, 1)
-
-
-def fitted_order(h, e):
-    return np.polyfit(np.log(h), np.log(e), 1)[0]
 
 
 def laplacian_matrix(lat):
@@ -196,7 +193,7 @@ def test_grid_potential_solves_polchinski_at_second_order():
         x = to_np(flow.grid.axes[0])
         r = to_np(flow.residual(0.5))
         res.append(np.max(np.abs(r[np.abs(x) < 2.5])))
-    assert 1.9 < fitted_order(10.0 / np.array(ns), res) < 2.1, res
+    assert 1.9 < loglog_slope(10.0 / np.array(ns), res) < 2.1, res
 
 
 def test_two_site_polchinski_residual_decreases_at_second_order():
@@ -264,7 +261,7 @@ def test_spectral_gap_second_order():
         grid = ff.Grid.box(n, 8.0)
         gap, _ = spectral_gap(grid, single_site_hamiltonian(P.phi4(0.0, 2.0), 1.0, grid))
         errors.append(abs(gap - 3.0))
-    assert 1.8 < fitted_order(16.0 / np.array(ns), errors) < 2.2, errors
+    assert 1.8 < loglog_slope(16.0 / np.array(ns), errors) < 2.2, errors
 
 
 def test_double_well_flow_bound_below_true_constants():
@@ -298,4 +295,4 @@ def test_jko_converges_to_time_dependent_fokker_planck_at_first_order():
     for tau in taus:
         _, X = jko_quantiles(path, cdot, 0.8 + 0.5 * norm.ppf(m), tau, 1.0)
         errors.append(np.sqrt(np.mean((X[-1] - Q) ** 2)))  # W2 between the quantile functions
-    assert 0.9 < fitted_order(taus, errors) < 1.1, errors
+    assert 0.9 < loglog_slope(taus, errors) < 1.1, errors

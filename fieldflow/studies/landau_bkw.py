@@ -15,6 +15,7 @@ import numpy as np
 from ..evolve import evolve
 from ..grids import Grid
 from ..landau import BKW
+from ..metrics import loglog_slope
 from ..particles.landau import BlobLandau, ScoreLandau, landau_velocity
 from ..pdes.landau import Landau
 from ..plotting import pyplot, save_figure
@@ -28,10 +29,6 @@ def _write(path: Path, rows: list[dict]) -> None:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-
-
-def _order(h, e) -> float:
-    return float(np.polyfit(np.log(h), np.log(e), 1)[0])
 
 
 def grid_study(dim: int, ns: tuple[int, ...], extent: float, t0: float, t1: float):
@@ -50,7 +47,7 @@ def grid_study(dim: int, ns: tuple[int, ...], extent: float, t0: float, t1: floa
                      "entropy_monotone": bool(np.all(np.diff(traj["entropy"]) <= 1e-14)),
                      "steps": traj.info["steps"]})
         runs[n] = (grid, traj)
-    order = _order([r["h"] for r in rows], [r["L1_error"] for r in rows])
+    order = loglog_slope([r["h"] for r in rows], [r["L1_error"] for r in rows])
     for r in rows:
         r["fitted_order"] = order
     return rows, runs, order
