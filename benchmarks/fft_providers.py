@@ -1,21 +1,21 @@
 """FFT providers compared: each one's time for a forward+inverse transform, as a ratio to the fastest.
 
 For 1D sizes ``2^10 … 2^22`` and 2D sizes ``256² … 2048²`` it times, for every provider that
-:func:`fieldflow.backend.available_fft_providers` finds (pyFFTW, ``scipy.fft``, ``numpy.fft``;
+:func:`fieldflow.core.backend.available_fft_providers` finds (pyFFTW, ``scipy.fft``, ``numpy.fft``;
 ``cupy.fft`` with ``--backend cupy``),
 
 * ``real``:    ``irfftn(rfftn(a), s=a.shape)`` on float64 data,
 * ``complex``: ``ifftn(fftn(z))`` on complex128 data,
 
-through the same :func:`fieldflow.backend.get_fft` objects the solvers use (so plan caching,
+through the same :func:`fieldflow.core.backend.get_fft` objects the solvers use (so plan caching,
 copies and allocations are all counted).  Each figure is the minimum over repeats of the mean of
 an inner loop long enough (≥ 2 ms) for the clock to resolve it; the first call (plan
 construction) is excluded.  The table prints ``ratio (ms)`` with ratio = time / fastest time of
-that row; the provider :func:`~fieldflow.backend.get_fft` picks by default is marked ``*``.
+that row; the provider :func:`~fieldflow.core.backend.get_fft` picks by default is marked ``*``.
 
 ``--variants`` adds diagnostic pyFFTW configurations that explain where pyFFTW's time goes:
 ``pyfftw-Nthr`` (fieldflow's wrapper with all N cores at every size, the policy before
-:data:`fieldflow.backend.THREADS_MIN_POINTS`), and bare plans executed on pre-aligned arrays
+:data:`fieldflow.core.backend.THREADS_MIN_POINTS`), and bare plans executed on pre-aligned arrays
 without the wrapper, with N or one thread, and one thread with ``FFTW_MEASURE`` plans (only up to
 2^18 points: larger ones take minutes to plan).  A second table gives each first call (planning).
 
@@ -42,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fieldflow import backend  # noqa: E402
+from fieldflow.core import backend  # noqa: E402
 
 SIZES_1D = [2**k for k in range(10, 23)]
 SIZES_2D = [256, 512, 1024, 2048]

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.stats import norm
 
 import fieldflow as ff
-from fieldflow.particles import langevin
+from fieldflow.fokker_planck import langevin
 from fieldflow.potentials import Quadratic
 
 M0, V0 = 2.0, 0.25

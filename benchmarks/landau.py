@@ -7,7 +7,7 @@ double sum (the same discrete operator, checked equal), their ratio, and the exp
 time ∝ N_cells^p (FFT: p ≈ 1, direct: p ≈ 2).  Then the time per step of the blob method at N = 10⁴ in 2D,
 and the Coulomb (γ = −3) 3D comparison of grid and blob: time of one right-hand side / velocity evaluation and
 the relative error of the initial bi-Maxwellian relaxation rate against the exact one
-(:func:`fieldflow.bimaxwellian.anisotropy_rate`).
+(:func:`fieldflow.landau.bimaxwellian.anisotropy_rate`).
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import time
 
 import numpy as np
 
-from fieldflow.backend import to_numpy
-from fieldflow.bimaxwellian import anisotropy_rate, grid_anisotropy_rate, particle_anisotropy_rate
+from fieldflow.core.backend import to_numpy
+from fieldflow.landau.bimaxwellian import anisotropy_rate, grid_anisotropy_rate, particle_anisotropy_rate
 from fieldflow.densities import gaussian
-from fieldflow.grids import Grid
+from fieldflow.core.grids import Grid
 from fieldflow.landau import BKW
-from fieldflow.metrics import loglog_slope
-from fieldflow.particles.landau import BlobLandau
-from fieldflow.pdes.landau import Landau
+from fieldflow.core.metrics import loglog_slope
+from fieldflow.landau.particles import BlobLandau
+from fieldflow.landau.pde import Landau
 
 
 def timed(fn, repeat: int) -> float:

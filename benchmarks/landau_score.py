@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from fieldflow.landau import BKW
-from fieldflow.particles.landau import fit_score, landau_velocity
+from fieldflow.landau import fit_score, landau_velocity
 
 
 def timed(fn, repeat: int = 5):

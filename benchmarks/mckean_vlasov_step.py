@@ -9,7 +9,7 @@ Prints
 * the time of one ETDRK4 step of ``McKeanVlasov`` at ``n`` nodes, the time of the 10 real FFTs
   of length ``n`` that step performs (5 forward + 5 inverse, same provider, single thread), and
   their ratio (the target: at most 3);
-* the wall time of ``fieldflow.spectral.phase_diagram`` over ``points`` values of
+* the wall time of ``fieldflow.mckean_vlasov.phase_diagram`` over ``points`` values of
   ``m ∈ [0, 3]`` on a process pool of ``workers`` processes (the target: under a minute on 2 cores).
 """
 
@@ -22,10 +22,10 @@ import timeit
 import numpy as np
 
 import fieldflow as ff
-from fieldflow.interactions import kuramoto_daido
-from fieldflow.pdes.mckean_vlasov import McKeanVlasov
-from fieldflow.spectral import phase_diagram
-from fieldflow.steppers_etd import ETDRK4
+from fieldflow.mckean_vlasov.interactions import kuramoto_daido
+from fieldflow.mckean_vlasov.pde import McKeanVlasov
+from fieldflow.mckean_vlasov import phase_diagram
+from fieldflow.core.steppers.exponential import ETDRK4
 
 
 def best_time(func, number: int, repeat: int = 7) -> float:

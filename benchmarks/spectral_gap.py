@@ -33,9 +33,9 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from fieldflow.interactions import kuramoto, kuramoto_daido  # noqa: E402
-from fieldflow.spectral import free_energy_minimizer, linearized_spectrum  # noqa: E402
-from fieldflow.spectral.gap_map import kuramoto_daido_gap_map  # noqa: E402
+from fieldflow.mckean_vlasov.interactions import kuramoto, kuramoto_daido  # noqa: E402
+from fieldflow.mckean_vlasov import free_energy_minimizer, linearized_spectrum  # noqa: E402
+from fieldflow.mckean_vlasov.gap_map import kuramoto_daido_gap_map  # noqa: E402
 
 
 def _median_time(func, repeat: int = 10) -> tuple[float, float]:

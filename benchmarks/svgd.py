@@ -17,12 +17,12 @@ import time
 import numpy as np
 
 import fieldflow as ff
-from fieldflow.particles import svgd as psvgd
-from fieldflow.particles.langevin import sample_gaussian
+from fieldflow.svgd import particles as psvgd
+from fieldflow.fokker_planck.langevin import sample_gaussian
 
 QUICK = "--quick" in sys.argv
 V2 = ff.potentials.Quadratic(1.0, dim=2)
-KERNEL, ALPHA = ff.kernels.Bessel(1.0), 0.5
+KERNEL, ALPHA = ff.svgd.Bessel(1.0), 0.5
 
 
 class CountingFFT:
@@ -61,7 +61,7 @@ def fft_floor():
     print(f"[rhs] {n}² grid, padded {pde.convolution.padded_shape}: {wall / reps * 1e3:.1f} ms per evaluation, "
           f"{counter.calls // reps} FFT calls taking {counter.time / reps * 1e3:.1f} ms -> ratio {wall / counter.time:.2f}")
     rho = ff.evolve(pde, rho, 0.1, rtol=1e-4).final  # past the stiff initial transient
-    stepper = ff.pdes.log_density.LogTRBDF2(pde, dt=0.02, adaptive=False)
+    stepper = ff.core.steppers.log_density.LogTRBDF2(pde, dt=0.02, adaptive=False)
     stepper.initial_dt(rho, 0.1, 1.0)
     counter.time, counter.calls = 0.0, 0
     t0 = time.perf_counter()

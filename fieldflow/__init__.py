@@ -12,50 +12,86 @@ so ``import fieldflow`` is fast and never imports optional dependencies.
 from __future__ import annotations
 
 import importlib
+import sys
+from types import ModuleType
 from typing import Any
 
 __version__ = "0.1.0"
 
-# The function ``evolve`` shares its name with its module: bind it eagerly, so that a later
-# ``import fieldflow.evolve`` (which would set the package attribute to the module) cannot shadow it.
-from .evolve import StructureError, evolve  # noqa: E402
+# The function ``evolve`` shares its name with the 0.1 module ``fieldflow.evolve``: bind it eagerly.
+from .core.evolve import StructureError, evolve  # noqa: E402
+from ._compat import _Moved, install as _install_old_paths, warn_moved as _warn_moved  # noqa: E402
+
+_install_old_paths()
+
+
+class _Package(ModuleType):
+    """``fieldflow`` itself: importing a 0.1 path binds nothing to the package.
+
+    ``import fieldflow.evolve`` (an old path) would otherwise replace the function ``fieldflow.evolve`` by
+    a module, and ``import fieldflow.kernels`` would make ``fieldflow.kernels`` skip its warning.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, _Moved):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 # name -> (module, attribute or None for the module itself)
 _EXPORTS: dict[str, tuple[str, str | None]] = {
-    # shared layer
-    "set_backend": ("fieldflow.backend", "set_backend"),
-    "get_backend": ("fieldflow.backend", "get_backend"),
-    "get_fft": ("fieldflow.backend", "get_fft"),
-    "Grid": ("fieldflow.grids", "Grid"),
-    "Trajectory": ("fieldflow.trajectory", "Trajectory"),
-    "backend": ("fieldflow.backend", None),
-    "grids": ("fieldflow.grids", None),
+    # the core
+    "set_backend": ("fieldflow.core.backend", "set_backend"),
+    "get_backend": ("fieldflow.core.backend", "get_backend"),
+    "get_fft": ("fieldflow.core.backend", "get_fft"),
+    "Grid": ("fieldflow.core.grids", "Grid"),
+    "Trajectory": ("fieldflow.core.trajectory", "Trajectory"),
+    "core": ("fieldflow.core", None),
+    "backend": ("fieldflow.core.backend", None),
+    "grids": ("fieldflow.core.grids", None),
+    "convolve": ("fieldflow.core.convolve", None),
+    "steppers": ("fieldflow.core.steppers", None),
+    "metrics": ("fieldflow.core.metrics", None),
+    "sweep": ("fieldflow.core.sweep", None),
+    # shared targets and initial data, what a person touches
     "densities": ("fieldflow.densities", None),
     "potentials": ("fieldflow.potentials", None),
-    "convolve": ("fieldflow.convolve", None),
-    "steppers": ("fieldflow.steppers", None),
-    "metrics": ("fieldflow.metrics", None),
     "plotting": ("fieldflow.plotting", None),
-    "sweep": ("fieldflow.sweep", None),
-    "particles": ("fieldflow.particles", None),
-    "pdes": ("fieldflow.pdes", None),
-    "spectral": ("fieldflow.spectral", None),
-    # equations
-    "FokkerPlanck": ("fieldflow.pdes.fokker_planck", "FokkerPlanck"),
-    "McKeanVlasov": ("fieldflow.pdes.mckean_vlasov", "McKeanVlasov"),
-    "SVGDFlow": ("fieldflow.pdes.svgd", "SVGDFlow"),
-    "LocalSVGDFlow": ("fieldflow.pdes.svgd", "LocalSVGDFlow"),
-    "Landau": ("fieldflow.pdes.landau", "Landau"),
-    "kernels": ("fieldflow.kernels", None),
-    "interactions": ("fieldflow.interactions", None),
+    # the equation families
+    "fokker_planck": ("fieldflow.fokker_planck", None),
+    "svgd": ("fieldflow.svgd", None),
+    "mckean_vlasov": ("fieldflow.mckean_vlasov", None),
     "landau": ("fieldflow.landau", None),
     "polchinski": ("fieldflow.polchinski", None),
+    # the equations every study starts from
+    "FokkerPlanck": ("fieldflow.fokker_planck", "FokkerPlanck"),
+    "SVGDFlow": ("fieldflow.svgd", "SVGDFlow"),
+    "McKeanVlasov": ("fieldflow.mckean_vlasov", "McKeanVlasov"),
+    "Landau": ("fieldflow.landau", "Landau"),
+}
+
+#: 0.1 names, kept for one release with a ``DeprecationWarning``: name -> (module, attribute)
+_DEPRECATED: dict[str, tuple[str, str | None]] = {
+    "LocalSVGDFlow": ("fieldflow.svgd", "LocalSVGDFlow"),
+    "kernels": ("fieldflow.svgd.kernels", None),
+    "interactions": ("fieldflow.mckean_vlasov.interactions", None),
+    "spectral": ("fieldflow.mckean_vlasov", None),
+    "pdes": ("fieldflow.pdes", None),
+    "particles": ("fieldflow.particles", None),
 }
 
 __all__ = sorted([*_EXPORTS, "evolve", "StructureError"]) + ["__version__"]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:
+        module, attr = _DEPRECATED[name]
+        mod = importlib.import_module(module)  # an old package path warns itself
+        if not module.startswith(f"fieldflow.{name}"):
+            _warn_moved(f"fieldflow.{name}", module if attr is None else f"{module}.{attr}")
+        return mod if attr is None else getattr(mod, attr)
     try:
         module, attr = _EXPORTS[name]
     except KeyError:

@@ -1,4 +1,4 @@
-"""Probability densities on a :class:`~fieldflow.grids.Grid`: construction and validation.
+"""Probability densities on a :class:`~fieldflow.core.grids.Grid`: construction and validation.
 
 Every density fieldflow returns is a grid array ``ρ`` with ``ρ ≥ 0`` and
 ``grid.integrate(ρ) = Σ_i ρ_i |cell| = 1`` to round-off.
@@ -10,48 +10,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .grids import Grid
+from .core.grids import Grid
+from .core.validation import validate_density
 
 __all__ = ["gaussian", "uniform", "from_function", "normalize", "validate_density"]
-
-
-def validate_density(grid: Grid, rho: Any, name: str = "density", normalise: bool = False) -> Any:
-    """Check that ``rho`` is an admissible density on ``grid`` and return it as a float grid array.
-
-    Raises
-    ------
-    ValueError
-        If ``rho`` has the wrong shape, a complex or non-numeric dtype, NaN/inf entries, negative
-        entries, or zero mass. The message says which cells are wrong and what to change.
-    """
-    xp = grid.xp
-    try:
-        arr = xp.asarray(rho)
-    except Exception as exc:  # pragma: no cover - exotic input
-        raise ValueError(f"{name} could not be converted to an array: {exc}") from exc
-    if arr.dtype.kind not in "fiub":
-        raise ValueError(f"{name} must be a real array, got dtype {arr.dtype}")
-    if tuple(arr.shape) != grid.shape:
-        raise ValueError(
-            f"{name} has shape {tuple(arr.shape)} but the grid has shape {grid.shape}; "
-            "evaluate it on the same grid (grid.points / grid.mesh)"
-        )
-    arr = arr.astype(xp.float64)
-    bad = ~xp.isfinite(arr)
-    if bool(xp.any(bad)):
-        raise ValueError(f"{name} has {int(xp.sum(bad))} non-finite (NaN/inf) entries; it must be finite everywhere")
-    neg = arr < 0
-    if bool(xp.any(neg)):
-        raise ValueError(
-            f"{name} is negative in {int(xp.sum(neg))} cells (minimum {float(xp.min(arr)):.3e}); "
-            "a probability density must be non-negative"
-        )
-    mass = grid.integrate(arr)
-    if not mass > 0:
-        raise ValueError(f"{name} has zero mass; it cannot be normalised to a probability density")
-    if normalise:
-        arr = arr / mass
-    return arr
 
 
 def normalize(grid: Grid, rho: Any) -> Any:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .backend import namespace_of
+from .core.backend import namespace_of
 
 __all__ = ["Potential", "Quadratic", "GaussianMixture", "Banana", "DoubleWell", "FromFunctions"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fieldflow import backend
+from fieldflow.core import backend
 
 ALL_PROVIDERS = ("pyfftw", "scipy", "numpy", "cupy")
 RTOL = 1e-12

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fieldflow.backend import available_fft_providers, get_fft
+from fieldflow.core.backend import available_fft_providers, get_fft
 
 
 @pytest.mark.parametrize("provider", available_fft_providers("numpy"))

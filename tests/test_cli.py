@@ -42,5 +42,7 @@ def test_evolve_function_is_not_shadowed_by_its_module():
 
     import fieldflow as ff
 
-    importlib.import_module("fieldflow.evolve")
-    assert callable(ff.evolve) and ff.evolve.__module__ == "fieldflow.evolve"
+    importlib.import_module("fieldflow.core.evolve")
+    with pytest.warns(DeprecationWarning, match="fieldflow.core.evolve"):
+        importlib.import_module("fieldflow.evolve")  # the 0.1 path of the module
+    assert callable(ff.evolve) and ff.evolve.__module__ == "fieldflow.core.evolve"

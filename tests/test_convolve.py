@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import fieldflow as ff
-from fieldflow.backend import to_numpy
-from fieldflow.convolve import FourierMultiplier, LinearConvolution
+from fieldflow.core.backend import to_numpy
+from fieldflow.core.convolve import FourierMultiplier, LinearConvolution
 
 
 @pytest.mark.parametrize("dim, n", [(1, 40), (2, (12, 10))])

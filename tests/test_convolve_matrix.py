@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from fieldflow.convolve import LinearConvolution, offset_points
-from fieldflow.grids import Grid
+from fieldflow.core.convolve import LinearConvolution, offset_points
+from fieldflow.core.grids import Grid
 
 
 def _direct(grid, kernel, f):

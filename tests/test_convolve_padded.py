@@ -5,8 +5,8 @@ import pytest
 from scipy import integrate
 
 import fieldflow as ff
-from fieldflow.convolve import PaddedFourierMultiplier, padded_length
-from fieldflow.metrics import loglog_slope
+from fieldflow.core.convolve import PaddedFourierMultiplier, padded_length
+from fieldflow.core.metrics import loglog_slope
 
 
 def _conv(grid, kernel, tol=1e-12, **kw):
@@ -15,7 +15,7 @@ def _conv(grid, kernel, tol=1e-12, **kw):
 
 def test_1d_second_order_against_quadrature_with_data_that_jumps_at_the_walls():
     """f = cos x + 1.5 on [-3, 3], zero outside: the box integral ∫_box k(x−y) f(y) dy by adaptive quadrature."""
-    k, L = ff.kernels.Bessel(0.7), 3.0
+    k, L = ff.svgd.Bessel(0.7), 3.0
     errors, ns = [], [64, 128, 256]
     for n in ns:
         g = ff.Grid.box(n, L, 1)
@@ -30,7 +30,7 @@ def test_1d_second_order_against_quadrature_with_data_that_jumps_at_the_walls():
 
 def test_2d_singular_kernel_against_polar_quadrature():
     """K0 kernel (log-singular) on a smooth Gaussian: spectral accuracy, checked at a few points."""
-    k = ff.kernels.Bessel(0.5)
+    k = ff.svgd.Bessel(0.5)
     g = ff.Grid.box(64, 6.0, 2)
     f = lambda p: np.exp(-0.5 * np.sum((np.asarray(p) - [0.5, 0.0]) ** 2, axis=-1))
     out = _conv(g, k)(g.evaluate(f))
@@ -42,7 +42,7 @@ def test_2d_singular_kernel_against_polar_quadrature():
 
 
 def test_wrap_around_error_is_below_the_stated_bound():
-    k = ff.kernels.Bessel(2.0)  # long tail compared with the box
+    k = ff.svgd.Bessel(2.0)  # long tail compared with the box
     g = ff.Grid.box(40, 2.0, 1)
     f = np.random.default_rng(0).uniform(0.5, 1.5, g.shape)
     for tol in (1e-4, 1e-8):
@@ -60,7 +60,7 @@ def test_padded_length_is_minimal_and_fast():
 
 
 @pytest.mark.parametrize("dim,n", [(1, 50), (2, 9)])
-@pytest.mark.parametrize("kernel", [ff.kernels.Bessel(0.8), ff.kernels.Gaussian(0.8)])
+@pytest.mark.parametrize("kernel", [ff.svgd.Bessel(0.8), ff.svgd.Gaussian(0.8)])
 def test_discrete_operator_is_symmetric_positive_semidefinite(dim, n, kernel):
     """K_h is a principal submatrix of a circulant with eigenvalues k̂(ξ_m) ≥ 0."""
     g = ff.Grid.box(n, 3.0, dim)
@@ -74,8 +74,8 @@ def test_discrete_operator_is_symmetric_positive_semidefinite(dim, n, kernel):
 def test_box_too_small_for_the_kernel():
     g = ff.Grid.box(32, 1.0, 1)
     with pytest.raises(ValueError, match="box too small for the kernel"):
-        _conv(g, ff.kernels.Bessel(5.0), tol=1e-10)
+        _conv(g, ff.svgd.Bessel(5.0), tol=1e-10)
     with pytest.raises(ValueError, match="padded_shape"):
-        PaddedFourierMultiplier(g, ff.kernels.Bessel(1.0).symbol_on, padded_shape=(16,))
+        PaddedFourierMultiplier(g, ff.svgd.Bessel(1.0).symbol_on, padded_shape=(16,))
     with pytest.raises(ValueError, match="box grids"):
-        PaddedFourierMultiplier(ff.Grid.torus(16, 1), ff.kernels.Bessel(1.0).symbol_on, padded_shape=(32,))
+        PaddedFourierMultiplier(ff.Grid.torus(16, 1), ff.svgd.Bessel(1.0).symbol_on, padded_shape=(32,))

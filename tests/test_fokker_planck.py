@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import fieldflow as ff
-from fieldflow.backend import to_numpy
-from fieldflow.metrics import loglog_slope
-from fieldflow.particles import langevin
+from fieldflow.core.backend import to_numpy
+from fieldflow.core.metrics import loglog_slope
+from fieldflow.fokker_planck import langevin
 from fieldflow.potentials import DoubleWell, GaussianMixture, Quadratic
 
 

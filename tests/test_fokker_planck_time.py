@@ -5,8 +5,8 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import fieldflow as ff
-from fieldflow.metrics import loglog_slope
-from fieldflow.pdes.fokker_planck_time import TimeDependentFokkerPlanck
+from fieldflow.core.metrics import loglog_slope
+from fieldflow.fokker_planck.time_dependent import TimeDependentFokkerPlanck
 
 
 def a(t):

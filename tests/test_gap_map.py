@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fieldflow.interactions import kuramoto_daido
-from fieldflow.spectral import critical_coupling, linearized_spectrum
-from fieldflow.spectral.gap_map import kuramoto_daido_gap_map, minimizer_gaps
+from fieldflow.mckean_vlasov.interactions import kuramoto_daido
+from fieldflow.mckean_vlasov import critical_coupling, linearized_spectrum
+from fieldflow.mckean_vlasov.gap_map import kuramoto_daido_gap_map, minimizer_gaps
 
 
 @pytest.mark.parametrize("m", [0.3, 1.2, 2.0])

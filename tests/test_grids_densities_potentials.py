@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import fieldflow as ff
-from fieldflow.backend import to_numpy
+from fieldflow.core.backend import to_numpy
 from fieldflow.potentials import Banana, DoubleWell, GaussianMixture, Quadratic
 
 
@@ -109,7 +109,7 @@ def test_potential_errors():
 
 
 def test_loglog_slope_recovers_a_power_law_and_rejects_bad_input():
-    from fieldflow.metrics import loglog_slope
+    from fieldflow.core.metrics import loglog_slope
 
     h = np.array([0.4, 0.2, 0.1, 0.05])
     assert loglog_slope(h, 3.0 * h**2.5) == pytest.approx(2.5, abs=1e-12)

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from fieldflow.grids import Grid
-from fieldflow.interactions import Fourier, kuramoto, kuramoto_daido
+from fieldflow.core.grids import Grid
+from fieldflow.mckean_vlasov.interactions import Fourier, kuramoto, kuramoto_daido
 
 
 def test_constructors_and_attributes():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
-from fieldflow import kernels
+from fieldflow.svgd import kernels
 
 
 def _fourier_radial(kernel, xi, dim):

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import fieldflow as ff
 from fieldflow.landau import BKW, bkw, collision_kernel, kernel_divergence
-from fieldflow.metrics import loglog_slope
-from fieldflow.pdes.landau import Landau
+from fieldflow.core.metrics import loglog_slope
+from fieldflow.landau.pde import Landau
 
 
 # ----------------------------------------------------------------------------- BKW and the kernel

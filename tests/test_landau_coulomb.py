@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import fieldflow as ff
-from fieldflow.bimaxwellian import (anisotropy_rate, blob_rate_factor, closure_relaxation, grid_anisotropy_rate,
+from fieldflow.landau.bimaxwellian import (anisotropy_rate, blob_rate_factor, closure_relaxation, grid_anisotropy_rate,
                                     particle_anisotropy_rate)
-from fieldflow.metrics import loglog_slope
-from fieldflow.particles.landau import BlobLandau
+from fieldflow.core.metrics import loglog_slope
+from fieldflow.landau.particles import BlobLandau
 
 T3 = (1.3, 0.85, 0.85)
 

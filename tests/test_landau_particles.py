@@ -10,7 +10,7 @@ import pytest
 import fieldflow as ff
 from fieldflow.landau import BKW
 from fieldflow.studies.landau_bkw import blob_m4_error, extrapolated_order
-from fieldflow.particles.landau import BlobLandau, ScoreLandau, fit_score, landau_velocity
+from fieldflow.landau import BlobLandau, ScoreLandau, fit_score, landau_velocity
 
 
 def test_pair_velocity_conserves_momentum_and_energy_for_any_F():

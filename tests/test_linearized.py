@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import scipy.linalg as sla
 
-from fieldflow.grids import Grid
-from fieldflow.interactions import Fourier, kuramoto, kuramoto_daido
-from fieldflow.spectral import (free_energy_minimizer, linearized_operator, linearized_spectrum,
+from fieldflow.core.grids import Grid
+from fieldflow.mckean_vlasov.interactions import Fourier, kuramoto, kuramoto_daido
+from fieldflow.mckean_vlasov import (free_energy_minimizer, linearized_operator, linearized_spectrum,
                                 stationary_states, uniform_eigenvalues)
 
 #: non-uniform stable states used throughout: (W, K) with the minimiser of F non-uniform
@@ -254,7 +254,7 @@ def test_symmetric_form_eigenvectors_give_the_eigenfunctions(states):
 
 def test_backends(backend):
     """The operator is assembled in the grid's namespace (NumPy here; CuPy where a GPU is present)."""
-    from fieldflow.backend import to_numpy
+    from fieldflow.core.backend import to_numpy
 
     grid = Grid.torus(64, backend=backend)
     W, K = kuramoto_daido(0.6), 0.7

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from fieldflow.evolve import evolve
-from fieldflow.interactions import kuramoto, kuramoto_daido
-from fieldflow.pdes.linearized_mckean_vlasov import LinearizedMcKeanVlasov
-from fieldflow.spectral import free_energy_minimizer, linearized_spectrum, relaxation_rate
-from fieldflow.spectral.relaxation import default_perturbation
+from fieldflow.core.evolve import evolve
+from fieldflow.mckean_vlasov.interactions import kuramoto, kuramoto_daido
+from fieldflow.mckean_vlasov.linearized_pde import LinearizedMcKeanVlasov
+from fieldflow.mckean_vlasov import free_energy_minimizer, linearized_spectrum, relaxation_rate
+from fieldflow.mckean_vlasov.relaxation import default_perturbation
 
 CASES = [(kuramoto(), 2.0), (kuramoto_daido(1.2), 1.2)]
 

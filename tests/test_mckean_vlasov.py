@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 import fieldflow as ff
-from fieldflow.evolve import evolve
-from fieldflow.grids import Grid
-from fieldflow.interactions import kuramoto, kuramoto_daido
-from fieldflow.metrics import loglog_slope
-from fieldflow.pdes.mckean_vlasov import McKeanVlasov
-from fieldflow.spectral import free_energy_minimizer
-from fieldflow.steppers import make_stepper
-from fieldflow.steppers_etd import ETDRK4, phi_functions
+from fieldflow.core.evolve import evolve
+from fieldflow.core.grids import Grid
+from fieldflow.mckean_vlasov.interactions import kuramoto, kuramoto_daido
+from fieldflow.core.metrics import loglog_slope
+from fieldflow.mckean_vlasov.pde import McKeanVlasov
+from fieldflow.mckean_vlasov import free_energy_minimizer
+from fieldflow.core.steppers import make_stepper
+from fieldflow.core.steppers.exponential import ETDRK4, phi_functions
 
 
 def von_mises(grid, kappa, k=1):
@@ -146,7 +146,7 @@ def test_bad_input():
 
 def test_same_steps_on_every_backend(backend):
     """The CuPy path runs the same code under another namespace (skipped without a GPU)."""
-    from fieldflow.backend import to_numpy
+    from fieldflow.core.backend import to_numpy
 
     results = []
     for name in ("numpy", backend):

@@ -7,8 +7,8 @@ import pytest
 
 import fieldflow as ff
 from fieldflow.landau import BKW
-from fieldflow.particles.landau import BlobLandau, ScoreLandau
-from fieldflow.particles.loop import integrate_particles
+from fieldflow.landau.particles import BlobLandau, ScoreLandau
+from fieldflow.core.particle_loop import integrate_particles
 
 
 def _blob():
@@ -91,10 +91,10 @@ def test_progress_bar_does_not_change_the_result():
 
 
 def test_svgd_particles_resume_bit_for_bit(tmp_path, monkeypatch):
-    import fieldflow.particles.svgd as psvgd
+    import fieldflow.svgd.particles as psvgd
 
     x0 = np.random.default_rng(1).standard_normal((40, 1))
-    V, kernel = ff.potentials.Quadratic(1.0), ff.kernels.Bessel(1.0)
+    V, kernel = ff.potentials.Quadratic(1.0), ff.svgd.Bessel(1.0)
     times, full = psvgd.simulate(x0, V, kernel, 0.5, t_end=0.1, dt=0.01, save_times=[0.05])
     original, count = psvgd.velocity, [0]
 
@@ -120,7 +120,8 @@ def test_svgd_particles_resume_bit_for_bit(tmp_path, monkeypatch):
 def test_stochastic_particles_resume_the_same_random_stream(tmp_path, monkeypatch):
     """Langevin and interacting oscillators: the generator state is checkpointed, so resuming after a Ctrl-C
     reproduces the uninterrupted run exactly."""
-    from fieldflow.particles import interacting, langevin
+    from fieldflow.fokker_planck import langevin
+    from fieldflow.mckean_vlasov import particles as interacting
 
     V = ff.potentials.Quadratic(1.0)
     x0 = langevin.sample_gaussian(50, mean=1.0, cov=0.25, dim=1, seed=3)
@@ -142,7 +143,7 @@ def test_stochastic_particles_resume_the_same_random_stream(tmp_path, monkeypatc
     _, rest = langevin.simulate(V, x0, 0.1, 0.01, seed=5, resume=path)
     np.testing.assert_array_equal(rest[-1], full[-1])
 
-    W, theta0 = ff.interactions.kuramoto(), np.linspace(0.0, 6.0, 40)
+    W, theta0 = ff.mckean_vlasov.kuramoto(), np.linspace(0.0, 6.0, 40)
     _, full = interacting.simulate(W, 1.5, theta0, 0.2, 0.02, seed=2)
     path = tmp_path / "kuramoto.npz"
     interacting.simulate(W, 1.5, theta0, 0.1, 0.02, seed=2, checkpoint=path)  # a run that stopped at t = 0.1

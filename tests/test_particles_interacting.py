@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from fieldflow.interactions import kuramoto, kuramoto_daido
-from fieldflow.particles.interacting import drift, moments, order_parameter_std, simulate
-from fieldflow.spectral import free_energy_minimizer
+from fieldflow.mckean_vlasov.interactions import kuramoto, kuramoto_daido
+from fieldflow.mckean_vlasov.particles import drift, moments, order_parameter_std, simulate
+from fieldflow.mckean_vlasov import free_energy_minimizer
 
 
 def test_drift_equals_the_pairwise_sum():
@@ -30,7 +30,7 @@ def test_uniform_std_formula():
 def test_empirical_order_parameter_matches_mean_field(K, N):
     """Time-averaged |Z_1| of N Kuramoto oscillators vs the mean-field r(K).
 
-    Tolerance (derived in fieldflow.particles.interacting): the fluctuations of the moment
+    Tolerance (derived in fieldflow.mckean_vlasov.particles): the fluctuations of the moment
     vector are Gaussian with covariance (Σ_q^{-1} − 2K C)^{-1}/N, so |Z_1| − r has standard
     deviation σ_N = order_parameter_std(...) ∝ N^{-1/2}; below K_c (r = 0) |Z_1| is Rayleigh
     with mean √(π/2) σ_N ≈ 1.25 σ_N.  Averaging over t ∈ [10, 40] only shrinks the spread, and the

@@ -8,8 +8,8 @@ from scipy.stats import norm
 
 import fieldflow as ff
 import fieldflow.polchinski as P
-from fieldflow.metrics import loglog_slope
-from fieldflow.pdes.fokker_planck_time import TimeDependentFokkerPlanck
+from fieldflow.core.metrics import loglog_slope
+from fieldflow.fokker_planck.time_dependent import TimeDependentFokkerPlanck
 from fieldflow.polchinski.flow import FieldSpaceFlow, gaussian_measure_covariance, semigroup_mc
 from fieldflow.polchinski.jko import PotentialPath, density_quantiles, jko_quantiles
 from fieldflow.polchinski.lsi import flow_lsi_bound, lsi_constant, single_site_hamiltonian, spectral_gap

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from fieldflow.interactions import Fourier, kuramoto, kuramoto_daido
-from fieldflow.spectral import (coupling_ratio, critical_coupling, free_energy_minimizer, kuramoto_daido_m_star,
+from fieldflow.mckean_vlasov.interactions import Fourier, kuramoto, kuramoto_daido
+from fieldflow.mckean_vlasov import (coupling_ratio, critical_coupling, free_energy_minimizer, kuramoto_daido_m_star,
                                 linear_threshold, phase_diagram, stationary_states)
 
 M_STAR = kuramoto_daido_m_star()

@@ -7,9 +7,9 @@ import pytest
 from scipy.optimize import brentq
 from scipy.special import i0e, i1e
 
-from fieldflow.interactions import Fourier, kuramoto, kuramoto_daido
-from fieldflow.spectral import free_energy_minimizer, stationary_states
-from fieldflow.spectral.stationary import self_consistency_residual
+from fieldflow.mckean_vlasov.interactions import Fourier, kuramoto, kuramoto_daido
+from fieldflow.mckean_vlasov import free_energy_minimizer, stationary_states
+from fieldflow.mckean_vlasov.stationary import self_consistency_residual
 
 
 def kuramoto_r(K: float) -> float:

@@ -4,14 +4,15 @@ import numpy as np
 import pytest
 
 import fieldflow as ff
-from fieldflow.metrics import loglog_slope
-from fieldflow.pdes.log_density import LogTRBDF2
-from fieldflow.steppers import TRBDF2, _ImplicitSolver
+from fieldflow.core.metrics import loglog_slope
+from fieldflow.core.steppers.log_density import LogTRBDF2
+from fieldflow.core.steppers import TRBDF2
+from fieldflow.core.steppers.implicit import _ImplicitSolver
 
 
 def _svgd_flow(n=40):
     g = ff.Grid.box(n, 4.0, 1)
-    return g, ff.SVGDFlow(g, ff.potentials.Quadratic(1.0), ff.kernels.Bessel(0.5), alpha=0.5)
+    return g, ff.SVGDFlow(g, ff.potentials.Quadratic(1.0), ff.svgd.Bessel(0.5), alpha=0.5)
 
 
 def test_preconditioner_is_used_and_does_not_change_the_solution(monkeypatch):

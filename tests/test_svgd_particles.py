@@ -6,9 +6,9 @@ from scipy import special
 from scipy.stats import norm
 
 import fieldflow as ff
-from fieldflow.metrics import loglog_slope
-from fieldflow.particles import svgd as psvgd
-from fieldflow.particles.langevin import sample_gaussian
+from fieldflow.core.metrics import loglog_slope
+from fieldflow.svgd import particles as psvgd
+from fieldflow.fokker_planck.langevin import sample_gaussian
 
 Q1 = ff.potentials.Quadratic(1.0)
 
@@ -17,7 +17,7 @@ Q1 = ff.potentials.Quadratic(1.0)
 def test_velocity_is_the_svgd_update_of_the_duncan_kernel(dim):
     """v_i = (1/N) Σ_j [∇_y K(X_i, X_j) − K(X_i, X_j) ∇V(X_j)] with K = a(x) k(x−y) a(y), a = e^{V − V0/2}."""
     V = ff.potentials.GaussianMixture(means=[[-1.0] * dim, [1.0] * dim], cov=0.7)
-    kernel, alpha, beta = ff.kernels.Bessel(0.8), 0.2, -0.3
+    kernel, alpha, beta = ff.svgd.Bessel(0.8), 0.2, -0.3
     x = np.random.default_rng(0).normal(size=(25, dim))
     a = lambda y: np.exp(V.value(y) - 0.5 * (alpha * np.sum(y * y, -1) + beta))
 
@@ -54,7 +54,7 @@ def test_particles_converge_to_the_pde_solution_at_rate_one_over_n():
     and the grid's e_h = O(h²) ≈ 1e-5 (n = 800) are far below the smallest W1 here (≈ 3e-3), so the
     fitted slope of log W1 against log N must be −1 up to the curvature these floors add (|Δ| < 0.1).
     """
-    kernel, alpha, T = ff.kernels.Bessel(0.5), 0.5, 0.5
+    kernel, alpha, T = ff.svgd.Bessel(0.5), 0.5, 0.5
     g = ff.Grid.box(800, 5.0, 1)
     rho_T = ff.evolve(ff.SVGDFlow(g, Q1, kernel, alpha=alpha), ff.densities.gaussian(g, mean=1.0, cov=0.5), T,
                       rtol=1e-7).final
@@ -73,7 +73,7 @@ def test_2d_singular_kernel_particles_approach_the_grid_density():
     With i.i.d. initial particles MMD² has mean ≈ c/N; between N = 64 and N = 512 it must fall by
     more than half the factor 8 (the spread of MMD² over seeds is O(1/N) too, so one seed each).
     """
-    kernel, alpha, T = ff.kernels.Bessel(0.7), 0.5, 0.3
+    kernel, alpha, T = ff.svgd.Bessel(0.7), 0.5, 0.3
     V = ff.potentials.Quadratic(1.0, dim=2)
     g = ff.Grid.box(40, 4.5, 2)
     rho_T = ff.evolve(ff.SVGDFlow(g, V, kernel, alpha=alpha), ff.densities.gaussian(g, mean=[1.0, 0.0], cov=0.5), T).final
@@ -87,8 +87,8 @@ def test_2d_singular_kernel_particles_approach_the_grid_density():
 
 def test_bad_particle_input():
     with pytest.raises(ValueError, match="shape"):
-        psvgd.velocity(np.zeros(5), Q1, ff.kernels.Bessel(1.0), 0.5)
+        psvgd.velocity(np.zeros(5), Q1, ff.svgd.Bessel(1.0), 0.5)
     with pytest.raises(ValueError, match="kernel/grid mismatch"):
-        psvgd.velocity(np.zeros((5, 1)), Q1, ff.kernels.Bessel(1.0, dim=2), 0.5)
+        psvgd.velocity(np.zeros((5, 1)), Q1, ff.svgd.Bessel(1.0, dim=2), 0.5)
     with pytest.raises(ValueError, match="method"):
-        psvgd.simulate(np.zeros((5, 1)), Q1, ff.kernels.Bessel(1.0), 0.5, t_end=1.0, dt=0.1, method="rk4")
+        psvgd.simulate(np.zeros((5, 1)), Q1, ff.svgd.Bessel(1.0), 0.5, t_end=1.0, dt=0.1, method="rk4")

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import fieldflow as ff
-from fieldflow.metrics import loglog_slope
-from fieldflow.pdes.log_density import LogTRBDF2
-from fieldflow.pdes.svgd import limited_log_mean, log_mean, log_mean_partials
-from fieldflow.slsi import energy_dissipation_defect
+from fieldflow.core.metrics import loglog_slope
+from fieldflow.core.steppers.log_density import LogTRBDF2
+from fieldflow.svgd.pde import limited_log_mean, log_mean, log_mean_partials
+from fieldflow.svgd.slsi import energy_dissipation_defect
 
 Q1 = ff.potentials.Quadratic(1.0)
 Q2 = ff.potentials.Quadratic(1.0, dim=2)
@@ -15,7 +15,7 @@ Q2 = ff.potentials.Quadratic(1.0, dim=2)
 
 def _pde(n=40, dim=1, ell=0.5, alpha=0.5, extent=5.0, **kw):
     g = ff.Grid.box(n, extent, dim)
-    return g, ff.SVGDFlow(g, Q1 if dim == 1 else Q2, ff.kernels.Bessel(ell), alpha=alpha, **kw)
+    return g, ff.SVGDFlow(g, Q1 if dim == 1 else Q2, ff.svgd.Bessel(ell), alpha=alpha, **kw)
 
 
 def _rough(g, seed=0, jumps=False):
@@ -79,7 +79,7 @@ def test_jvp_and_local_jacobian_are_exact(dim, n):
 
 def test_local_flow_jacobian_is_exact():
     g = ff.Grid.box(30, 5.0, 2)
-    pde = ff.LocalSVGDFlow(g, Q2, alpha=0.5)
+    pde = ff.svgd.LocalSVGDFlow(g, Q2, alpha=0.5)
     rho = _rough(g, 5)
     v = np.random.default_rng(6).standard_normal(g.shape) * rho
     eps = 1e-6
@@ -127,7 +127,7 @@ def test_convergence_in_space_2d():
     sols = {}
     for n in (12, 24, 48):
         g = ff.Grid.box(n, 4.5, 2)
-        pde = ff.SVGDFlow(g, Q2, ff.kernels.Bessel(0.5), alpha=0.5)
+        pde = ff.SVGDFlow(g, Q2, ff.svgd.Bessel(0.5), alpha=0.5)
         sols[n] = ff.evolve(pde, ff.densities.gaussian(g, mean=[1.0, 0.5], cov=0.5), 1.0, rtol=1e-7).final
 
     def restrict(f):
@@ -142,9 +142,9 @@ def test_local_limit():
     """‖ρ_ℓ(1) − ϱ(1)‖_{L¹} = O(ℓ²) as ℓ → 0 (k̂ − 1 = −ℓ²|ξ|²/(1+ℓ²|ξ|²))."""
     g = ff.Grid.box(150, 5.0, 1)
     rho0 = ff.densities.gaussian(g, mean=1.0, cov=0.5)
-    loc = ff.evolve(ff.LocalSVGDFlow(g, Q1, alpha=0.5), rho0, 1.0, rtol=1e-8).final
+    loc = ff.evolve(ff.svgd.LocalSVGDFlow(g, Q1, alpha=0.5), rho0, 1.0, rtol=1e-8).final
     ells = [0.4, 0.2, 0.1]
-    diffs = [g.integrate(np.abs(ff.evolve(ff.SVGDFlow(g, Q1, ff.kernels.Bessel(l), alpha=0.5), rho0, 1.0,
+    diffs = [g.integrate(np.abs(ff.evolve(ff.SVGDFlow(g, Q1, ff.svgd.Bessel(l), alpha=0.5), rho0, 1.0,
                                           rtol=1e-8).final - loc)) for l in ells]
     order = loglog_slope(ells, diffs)
     assert 1.8 < order < 2.2, (diffs, order)
@@ -154,22 +154,22 @@ def test_v_below_v0_is_refused_with_the_region_and_can_be_overridden():
     g = ff.Grid.box(40, 4.0, 2)
     banana = ff.potentials.Banana(a=1.0, b=0.5, sigma=0.7)
     with pytest.raises(ValueError, match=r"V < V0 .* in the region \[.*\] x \[.*\].*allow_violation=True"):
-        ff.SVGDFlow(g, banana, ff.kernels.Bessel(1.0), alpha=0.3)
-    pde = ff.SVGDFlow(g, banana, ff.kernels.Bessel(1.0), alpha=0.3, allow_violation=True)
+        ff.SVGDFlow(g, banana, ff.svgd.Bessel(1.0), alpha=0.3)
+    pde = ff.SVGDFlow(g, banana, ff.svgd.Bessel(1.0), alpha=0.3, allow_violation=True)
     assert pde.violation["cells"] > 0 and pde.violation["worst_gap"] < 0
     with pytest.raises(ValueError, match="choose beta ≤"):
-        ff.SVGDFlow(ff.Grid.box(40, 4.0, 1), Q1, ff.kernels.Bessel(1.0), alpha=0.5, beta=0.5)
+        ff.SVGDFlow(ff.Grid.box(40, 4.0, 1), Q1, ff.svgd.Bessel(1.0), alpha=0.5, beta=0.5)
 
 
 def test_bad_input():
     g1 = ff.Grid.box(32, 4.0, 1)
-    k = ff.kernels.Bessel(1.0)
+    k = ff.svgd.Bessel(1.0)
     with pytest.raises(ValueError, match="not finite"):
         ff.SVGDFlow(g1, lambda x: np.where(np.abs(x[..., 0]) < 3, 0.5 * x[..., 0] ** 2, np.nan), k, alpha=0.1)
     with pytest.raises(ValueError, match="kernel/grid mismatch"):
-        ff.SVGDFlow(g1, Q1, ff.kernels.Bessel(1.0, dim=2), alpha=0.1)
+        ff.SVGDFlow(g1, Q1, ff.svgd.Bessel(1.0, dim=2), alpha=0.1)
     with pytest.raises(ValueError, match="box too small for the kernel"):
-        ff.SVGDFlow(ff.Grid.box(32, 1.0, 1), Q1, ff.kernels.Bessel(10.0), alpha=0.1)
+        ff.SVGDFlow(ff.Grid.box(32, 1.0, 1), Q1, ff.svgd.Bessel(10.0), alpha=0.1)
     with pytest.raises(ValueError, match="Grid.box"):
         ff.SVGDFlow(ff.Grid.torus(32, 1), Q1, k, alpha=0.1)
     with pytest.raises(ValueError, match="alpha"):

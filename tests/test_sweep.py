@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from fieldflow.sweep import sweep
+from fieldflow.core.sweep import sweep
 
 
 def test_serial_threads_and_processes_agree_and_keep_order():

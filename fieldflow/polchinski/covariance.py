@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..backend import get_fft
+from ..core.backend import get_fft
 from .lattice import Lattice
 
 __all__ = [

@@ -23,8 +23,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..backend import to_numpy
-from ..grids import Grid
+from ..core.backend import to_numpy
+from ..core.grids import Grid
 from .covariance import CovarianceDecomposition, FourierOperator
 from .potentials import FieldPotential
 from .renormalize import (KERNEL_RESOLUTION, MonteCarloEstimate, _grid_potential, covariance_matrix, gaussian_fluctuations,

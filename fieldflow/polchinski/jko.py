@@ -27,8 +27,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..backend import to_numpy
-from ..grids import Grid
+from ..core.backend import to_numpy
+from ..core.grids import Grid
 from .flow import FieldSpaceFlow
 
 __all__ = ["PotentialPath", "jko_step", "jko_quantiles", "density_quantiles"]
@@ -156,7 +156,7 @@ def jko_quantiles(V: Callable[[float, np.ndarray, int], np.ndarray], metric: Cal
 
 def density_quantiles(grid: Grid, rho: Any, m: np.ndarray) -> np.ndarray:
     """Quantiles ``F^{-1}(m)`` of a cell-centred 1D density (piecewise-constant, so the CDF is piecewise linear)."""
-    from ..metrics import grid_cdf
+    from ..core.metrics import grid_cdf
 
     faces, cdf = grid_cdf(grid, rho)
     keep = np.concatenate([[True], np.diff(cdf) > 0])

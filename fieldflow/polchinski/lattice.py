@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import get_backend, get_namespace
+from ..core.backend import get_backend, get_namespace
 
 __all__ = ["Lattice"]
 

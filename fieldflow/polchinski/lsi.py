@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import to_numpy
-from ..grids import Grid
+from ..core.backend import to_numpy
+from ..core.grids import Grid
 from .flow import FieldSpaceFlow, _hessian
 
 __all__ = ["flow_lsi_bound", "spectral_gap", "lsi_constant", "single_site_hamiltonian"]

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..backend import namespace_of
+from ..core.backend import namespace_of
 from .covariance import FourierOperator
 
 __all__ = ["FieldPotential", "SitePotential", "QuadraticPotential", "phi4", "sine_gordon"]

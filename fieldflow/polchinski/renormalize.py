@@ -9,7 +9,7 @@
 ``"grid"``
     For ``N = 1, 2, 3`` sites, on a grid in field space ``ℝ^N``: the quadrature
     ``e^{−V_t(φ_i)} ≈ Σ_j γ_C(φ_i − φ_j) e^{−V_0(φ_j)} h^N`` by one zero-padded FFT convolution
-    (:class:`~fieldflow.convolve.LinearConvolution`) on a box, or exactly by the Fourier symbol
+    (:class:`~fieldflow.core.convolve.LinearConvolution`) on a box, or exactly by the Fourier symbol
     ``e^{−kᵀCk/2}`` on a periodic grid when ``V_0`` is periodic (sine-Gordon).  The trapezoid rule of a
     Gaussian of covariance ``C`` on a lattice of spacing ``h`` has relative error
     ``≈ Σ_{m≠0} e^{−2π² mᵀCm/h²} ≤ 2N e^{−2π² λ_min(C)/h²}`` (Poisson summation), so the box needs
@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import to_numpy
-from ..convolve import FourierMultiplier, LinearConvolution
-from ..grids import Grid
+from ..core.backend import to_numpy
+from ..core.convolve import FourierMultiplier, LinearConvolution
+from ..core.grids import Grid
 from .covariance import FourierOperator, LatticeCovariance
 from .potentials import FieldPotential
 

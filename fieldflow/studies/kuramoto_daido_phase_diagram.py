@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..interactions import kuramoto_daido
+from ..mckean_vlasov.interactions import kuramoto_daido
 from ..plotting import pyplot, save_figure
-from ..spectral import critical_coupling, kuramoto_daido_m_star, phase_diagram, stationary_states
-from ..sweep import sweep
+from ..mckean_vlasov import critical_coupling, kuramoto_daido_m_star, phase_diagram, stationary_states
+from ..core.sweep import sweep
 
 TITLE = "Kuramoto–Daido phase diagram: K_c(m), K_#(m), m_* and hysteresis of r_1(K)"
 DEFAULT = True

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evolve import evolve
-from ..grids import Grid
-from ..landau import BKW
-from ..metrics import loglog_slope
-from ..particles.landau import BlobLandau, ScoreLandau, landau_velocity
-from ..pdes.landau import Landau
+from ..core.evolve import evolve
+from ..core.grids import Grid
+from ..landau.collision import BKW
+from ..core.metrics import loglog_slope
+from ..landau.particles import BlobLandau, ScoreLandau, landau_velocity
+from ..landau.pde import Landau
 from ..plotting import pyplot, save_figure
 
 TITLE = "Landau/BKW: grid order in 2D and 3D, blob error against N, score-based entropy decay"
@@ -57,7 +57,7 @@ def blob_m4_error(n: int, t0: float = 0.5, t1: float = 0.55, extent: float = 4.5
     """Blob particles (2D BKW, n×n cells on [−extent, extent]², ε = h): error of the fourth-moment change.
 
     ``|(m4(t1) − m4(t0)) − (m4_BKW(t1) − m4_BKW(t0))|`` — the change, so the initial quadrature error (~1e-5)
-    cancels.  Returns the error and the :class:`~fieldflow.particles.loop.ParticleRun`.
+    cancels.  Returns the error and the :class:`~fieldflow.core.particle_loop.ParticleRun`.
     """
     exact = BKW(2)
     grid = Grid.box(n, extent, dim=2)

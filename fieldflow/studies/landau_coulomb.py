@@ -3,10 +3,10 @@
 Three references for the temperatures ``T_x(t)``, ``T_z(t)``:
 
 * the grid solver (:class:`~fieldflow.Landau`), whose initial rate is checked against the exact bi-Maxwellian
-  rate (:func:`fieldflow.bimaxwellian.anisotropy_rate`);
+  rate (:func:`fieldflow.landau.bimaxwellian.anisotropy_rate`);
 * the blob particle method at mollifier width ε, which relaxes ``r(ε)`` times slower at the start (its score is
   that of ``ψ_ε * f``); compared after the *closure correction* ``T_blob + T_closure,0 − T_closure,ε``;
-* the bi-Maxwellian Gaussian closure with and without ε (:func:`fieldflow.bimaxwellian.closure_relaxation`).
+* the bi-Maxwellian Gaussian closure with and without ε (:func:`fieldflow.landau.bimaxwellian.closure_relaxation`).
 
 Writes ``temperatures.csv`` (all curves at common times, energy and entropy), ``temperatures.png`` and
 ``epsilon_sweep.csv``/``.png`` (the blob's initial rate against ``r(ε)`` × exact for several ε); the summary
@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bimaxwellian import (anisotropy_rate, blob_rate_factor, closure_relaxation, grid_anisotropy_rate,
+from ..landau.bimaxwellian import (anisotropy_rate, blob_rate_factor, closure_relaxation, grid_anisotropy_rate,
                             particle_anisotropy_rate)
 from ..densities import gaussian
-from ..evolve import evolve
-from ..grids import Grid
-from ..particles.landau import BlobLandau
-from ..pdes.landau import Landau
+from ..core.evolve import evolve
+from ..core.grids import Grid
+from ..landau.particles import BlobLandau
+from ..landau.pde import Landau
 from ..plotting import pyplot, save_figure
 
 TITLE = "Landau/Coulomb 3D: bi-Maxwellian temperature relaxation, grid solver vs blob particles"

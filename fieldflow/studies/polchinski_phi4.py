@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import polchinski as P
-from ..backend import to_numpy
-from ..grids import Grid
+from ..core.backend import to_numpy
+from ..core.grids import Grid
 from ..plotting import pyplot, save_figure
 from ..polchinski.flow import FieldSpaceFlow
 from ..polchinski.lsi import flow_lsi_bound, lsi_constant, single_site_hamiltonian, spectral_gap

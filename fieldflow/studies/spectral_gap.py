@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..interactions import kuramoto, kuramoto_daido
+from ..mckean_vlasov.interactions import kuramoto, kuramoto_daido
 from ..plotting import pyplot, save_figure
-from ..spectral import (free_energy_minimizer, kuramoto_daido_m_star, linearized_spectrum, relaxation_rate)
-from ..spectral.gap_map import kuramoto_daido_gap_map, minimizer_gaps
-from ..sweep import sweep
+from ..mckean_vlasov import (free_energy_minimizer, kuramoto_daido_m_star, linearized_spectrum, relaxation_rate)
+from ..mckean_vlasov.gap_map import kuramoto_daido_gap_map, minimizer_gaps
+from ..core.sweep import sweep
 
 TITLE = "Spectral gap of L_q for the Kuramoto–Daido minimiser: gap(K), the (m, K) gap map, eigenfunctions"
 DEFAULT = True

@@ -21,7 +21,7 @@ DEFAULT = True
 def run(out: Path, quick: bool = True) -> dict[str, str]:
     import fieldflow as ff
     from fieldflow.plotting import pyplot, save_figure
-    from fieldflow.slsi import kl_rate, slsi_quotient, theorem_rate
+    from fieldflow.svgd.slsi import kl_rate, slsi_quotient, theorem_rate
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -33,7 +33,7 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
     rho0 = ff.densities.gaussian(grid, mean=1.5, cov=0.5)
     rows = []
     for ell in ells:
-        kernel = ff.kernels.Bessel(ell)
+        kernel = ff.svgd.Bessel(ell)
         for alpha in alphas:
             pde = ff.SVGDFlow(grid, V, kernel, alpha=alpha)
             traj = ff.evolve(pde, rho0, T, save_every=T / 40, rtol=1e-6)

@@ -43,15 +43,15 @@ def _targets():
 
 def run(out: Path, quick: bool = True) -> dict[str, str]:
     import fieldflow as ff
-    from fieldflow.particles import svgd as psvgd
-    from fieldflow.particles.langevin import sample_gaussian
+    from fieldflow.svgd import particles as psvgd
+    from fieldflow.fokker_planck.langevin import sample_gaussian
     from fieldflow.plotting import pyplot, save_figure
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     n, t_end, n_particles = (32, 3.0, 120) if quick else (64, 8.0, 1500)
     plt = pyplot()
-    kernel = ff.kernels.Bessel(ELL)
+    kernel = ff.svgd.Bessel(ELL)
     summary, rows = {}, []
     fig_kl, ax_kl = plt.subplots(figsize=(5.5, 3.8))
     for name, (V, extent, mean0) in _targets().items():

@@ -1,0 +1,177 @@
+"""Results of a run: save times, snapshots and diagnostic time series.
+
+A :class:`Trajectory` holds host (NumPy) copies of the saved states, the diagnostics as
+time series (``traj["kl"]`` with times ``traj["t"]``), and ``info`` about the run (equation
+parameters, stepper, steps, wall time, whether it was interrupted).  It saves to ``.npz``
+(always) or ``.h5`` (with the ``io`` extra), converts to an ``xarray.Dataset``, fits
+exponential rates and plots its diagnostics.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .backend import optional_import
+
+__all__ = ["Trajectory", "RateFit"]
+
+
+@dataclass
+class RateFit:
+    """Least-squares fit ``log y(t) ≈ log C − rate · t`` over ``window``."""
+
+    rate: float
+    prefactor: float
+    window: tuple[float, float]
+    r_squared: float
+    points: int
+
+    def __float__(self) -> float:
+        return self.rate
+
+
+@dataclass
+class Trajectory:
+    """Times, snapshots and diagnostics of one run (see :func:`fieldflow.evolve`)."""
+
+    times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    states: list[np.ndarray] = field(default_factory=list)
+    diagnostics: dict[str, list[float]] = field(default_factory=lambda: {"t": []})
+    info: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ building
+    def add_state(self, t: float, state: np.ndarray) -> None:
+        self.times = np.append(self.times, t)
+        self.states.append(np.array(state, copy=True))
+
+    def add_diagnostics(self, t: float, values: dict[str, float]) -> None:
+        series = self.diagnostics
+        n = len(series["t"])
+        for key, value in values.items():
+            series.setdefault(key, [float("nan")] * n).append(float(value))
+        series["t"].append(float(t))
+        for key in series:
+            if len(series[key]) < n + 1:
+                series[key].append(float("nan"))
+
+    # ------------------------------------------------------------------ access
+    def __getitem__(self, name: str) -> np.ndarray:
+        """A diagnostic time series as an array (``"t"`` gives its times)."""
+        if name not in self.diagnostics:
+            raise KeyError(f"no diagnostic {name!r}; available: {sorted(self.diagnostics)}")
+        return np.asarray(self.diagnostics[name], dtype=float)
+
+    @property
+    def final(self) -> np.ndarray:
+        """The last saved state."""
+        return self.states[-1]
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.info.get("interrupted", False))
+
+    def fit_exponential_rate(self, name: str, window: tuple[float, float] | None = None,
+                             full: bool = False) -> float | RateFit:
+        """Fit ``y(t) ≈ C e^{−rate t}`` to diagnostic ``name`` by least squares on ``log y``.
+
+        Parameters
+        ----------
+        name : str
+            Diagnostic, e.g. ``"kl"``.
+        window : (t0, t1), optional
+            Time window of the fit.  Default: the asymptotic regime — the samples after ``log y`` has
+            covered half of its total decrease, above the round-off floor ``1e-12·y(0)``.
+        full : bool
+            Return a :class:`RateFit` (rate, prefactor, window, R², number of points) instead of the rate.
+        """
+        t, y = self["t"], self[name]
+        ok = np.isfinite(y) & (y > 0)
+        if window is None:
+            y0 = y[ok][0] if ok.any() else np.nan
+            sel = ok & (y >= 1e-12 * y0)
+            if sel.any():
+                last = np.log(y[sel][-1])
+                sel &= np.log(np.where(ok, y, 1.0)) <= 0.5 * (np.log(y0) + last)
+        else:
+            sel = ok & (t >= window[0]) & (t <= window[1])
+        if sel.sum() < 3:
+            raise ValueError(f"fewer than 3 positive samples of {name!r} in the fit window; run longer or save more often")
+        slope, intercept = np.polyfit(t[sel], np.log(y[sel]), 1)
+        pred = slope * t[sel] + intercept
+        resid = np.log(y[sel]) - pred
+        ss_tot = np.sum((np.log(y[sel]) - np.log(y[sel]).mean()) ** 2)
+        r2 = 1 - np.sum(resid**2) / ss_tot if ss_tot > 0 else 1.0
+        fit = RateFit(float(-slope), float(np.exp(intercept)), (float(t[sel][0]), float(t[sel][-1])), float(r2), int(sel.sum()))
+        return fit if full else fit.rate
+
+    # ------------------------------------------------------------------ I/O
+    def save(self, path: str | Path) -> Path:
+        """Write to ``.npz`` (default) or ``.h5``/``.hdf5`` (needs h5py: ``pip install 'fieldflow[io]'``)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        states = np.stack(self.states) if self.states else np.zeros((0,))
+        diag = {f"diag_{k}": np.asarray(v, dtype=float) for k, v in self.diagnostics.items()}
+        info = json.dumps(self.info, default=str)
+        if path.suffix in (".h5", ".hdf5"):
+            h5py = optional_import("h5py")
+            with h5py.File(path, "w") as f:
+                f["times"], f["states"] = self.times, states
+                for k, v in diag.items():
+                    f[k] = v
+                f.attrs["info"] = info
+            return path
+        if path.suffix != ".npz":
+            path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(tmp, times=self.times, states=states, info=np.array(info), **diag)
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Trajectory":
+        """Read a trajectory written by :meth:`save`."""
+        path = Path(path)
+        if path.suffix in (".h5", ".hdf5"):
+            h5py = optional_import("h5py")
+            with h5py.File(path, "r") as f:
+                data = {k: np.asarray(f[k]) for k in f.keys()}
+                info = json.loads(f.attrs["info"])
+        else:
+            with np.load(path, allow_pickle=False) as f:
+                data = {k: f[k] for k in f.files}
+            info = json.loads(str(data.pop("info")))
+        diagnostics = {k[5:]: list(map(float, v)) for k, v in data.items() if k.startswith("diag_")}
+        states = list(data["states"]) if data["states"].ndim > 1 else []
+        return cls(np.asarray(data["times"], dtype=float), states, diagnostics, info)
+
+    def to_xarray(self) -> Any:
+        """An ``xarray.Dataset``: ``density(time, x0, ...)`` plus each diagnostic over ``t``."""
+        xr = optional_import("xarray")
+        data: dict[str, Any] = {}
+        coords: dict[str, Any] = {"time": self.times, "t": self["t"]}
+        if self.states:
+            arr = np.stack(self.states)
+            dims = ["time"] + [f"x{i}" for i in range(arr.ndim - 1)]
+            axes = self.info.get("axes")
+            if axes:
+                for i, ax in enumerate(axes):
+                    coords[f"x{i}"] = np.asarray(ax)
+            data["density"] = (dims, arr)
+        for k in self.diagnostics:
+            if k != "t":
+                data[k] = (["t"], self[k])
+        return xr.Dataset(data, coords=coords, attrs={k: str(v) for k, v in self.info.items() if k != "axes"})
+
+    # ------------------------------------------------------------------ plots
+    def plot(self, names: Sequence[str] | str = ("kl",), ax: Any = None, logy: bool = True, **kwargs: Any) -> Any:
+        """Plot diagnostics against time (semilog by default); returns the matplotlib axes."""
+        from ..plotting import plot_series
+
+        if isinstance(names, str):
+            names = [names]
+        return plot_series(self["t"], {n: self[n] for n in names}, ax=ax, logy=logy, **kwargs)

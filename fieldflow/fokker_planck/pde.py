@@ -1,0 +1,216 @@
+"""Finite-volume Fokker–Planck equation with the Scharfetter–Gummel (exponentially fitted) flux.
+
+.. math::  \\partial_t \\mu = \\nabla\\cdot(D\\nabla\\mu + \\mu\\nabla V)
+           = \\nabla\\cdot\\big(D\\,\\mu\\,\\nabla \\log(\\mu/\\rho_\\infty)\\big),
+           \\qquad \\rho_\\infty = e^{-V/D}/Z,
+
+on a cell-centred box with zero flux through its walls.  Across the face between cells
+``i`` and ``i+1`` along an axis of spacing ``h``, with ``δ = (V_{i+1} − V_i)/D`` and the
+Bernoulli function ``B(z) = z/(e^z − 1)``,
+
+.. math::  J_{i+1/2} = \\frac{D}{h}\\big(B(\\delta)\\,\\mu_i - B(-\\delta)\\,\\mu_{i+1}\\big)
+           = \\frac{D}{h} B(\\delta) e^{-V_i/D}\\,(u_i - u_{i+1}),\\quad u = \\mu e^{V/D},
+
+and ``dμ_i/dt = −(J_{i+1/2} − J_{i−1/2})/h``.  Properties (all to round-off):
+
+* **exact discrete equilibrium** ``μ ∝ e^{−V/D}`` at the cell centres (``u`` constant ⇒ ``J = 0``);
+* **mass**: fluxes telescope, walls carry none;
+* **positivity**: the matrix is an M-matrix (off-diagonals ``D B(±δ)/h² > 0``), so backward
+  Euler keeps ``μ > 0`` for every ``dt`` and forward Euler for ``dt ≤ 1/max|L_ii|``;
+* **free-energy dissipation**: with ``KL_h = Σ μ_i log(μ_i/ρ∞_i) h^d``,
+  ``d KL_h/dt = −D I_h``, where the discrete relative Fisher information
+
+  .. math:: I_h = \\sum_{\\rm faces} \\frac{B(\\delta) e^{-V_i/D}}{h^2}
+            (u_{i+1} - u_i)(\\log u_{i+1} - \\log u_i)\\, h^d \\ \\ge 0;
+
+* **second order** in ``h`` for smooth data (the flux is exact for the 1D two-point problem
+  with piecewise-linear ``V``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..core.backend import to_numpy
+from ..core.finite_volume import divergence, lower_cells, upper_cells
+from ..core.grids import Grid
+from ..potentials import Potential
+from ..core.problem import PDE
+
+__all__ = ["FokkerPlanck", "bernoulli"]
+
+
+def bernoulli(z: Any, xp: Any = np) -> Any:
+    """``B(z) = z / (e^z − 1)`` with ``B(0) = 1``, stable for all real ``z`` (no overflow warnings)."""
+    z = xp.asarray(z, dtype=float)
+    small = xp.abs(z) < 1e-6
+    safe = xp.where(small, 1.0, z)
+    with np.errstate(over="ignore"):
+        big = safe > 700.0
+        val = xp.where(big, safe * xp.exp(-xp.minimum(safe, 700.0)), safe / xp.expm1(xp.minimum(safe, 700.0)))
+    # Taylor series 1 − z/2 + z²/12 near 0
+    return xp.where(small, 1.0 - z / 2 + z * z / 12, val)
+
+
+class FokkerPlanck(PDE):
+    """``∂t μ = ∇·(D∇μ + μ∇V)`` on a no-flux box, Scharfetter–Gummel finite volumes (1D, 2D, 3D).
+
+    Parameters
+    ----------
+    grid : Grid
+        A box grid (``Grid.box``).
+    V : Potential, callable or array
+        The potential: a :class:`~fieldflow.potentials.Potential`, a callable on points of shape
+        ``(..., d)``, or its values on the grid.
+    D : float
+        Diffusion coefficient (> 0); the equilibrium is ``e^{−V/D}/Z``.
+
+    Notes
+    -----
+    Diagnostics: ``mass``, ``free_energy`` (``Σ (D μ log μ + μ V) h^d``), ``kl`` (to the discrete ``ρ∞``),
+    ``fisher`` (discrete relative Fisher information ``I_h``) and ``dissipation`` (``D I_h = −dKL/dt``).
+    """
+
+    conserved = ("mass",)
+    positive = True
+    monotone = "kl"
+    default_method = "trbdf2"
+
+    def __init__(self, grid: Grid, V: Potential | Callable[[Any], Any] | Any, D: float = 1.0):
+        if grid.periodic:
+            raise ValueError("FokkerPlanck is a no-flux box solver; build the grid with Grid.box(...)")
+        if not (np.isfinite(D) and D > 0):
+            raise ValueError(f"the diffusion coefficient D must be positive and finite, got {D!r}")
+        self.grid, self.potential = grid, V
+        xp = grid.xp
+        if isinstance(V, Potential):
+            values = V.on_grid(grid)
+        elif callable(V):
+            values = grid.evaluate(V)
+        else:
+            values = grid.asarray(V)
+        if not bool(xp.all(xp.isfinite(values))):
+            raise ValueError("V is not finite on the grid; it must be finite at every cell centre")
+        self._set_coefficients(values, D)
+
+    def _set_coefficients(self, values: Any, D: float) -> None:
+        """Store ``V`` on the grid, the discrete equilibrium and the Scharfetter–Gummel face weights.
+
+        Subclasses with time-dependent ``V`` or ``D`` call this again when they change.
+        """
+        xp, grid = self.grid.xp, self.grid
+        self.V, self.D = values, float(D)
+        # equilibrium, in the log domain so e^{-V/D} never under/overflows
+        logm = -values / self.D
+        logm = logm - xp.max(logm)
+        self.log_rho_inf = logm - np.log(float(xp.sum(xp.exp(logm))) * grid.cell_volume)
+        self.rho_inf = xp.exp(self.log_rho_inf)
+        # face coefficients per axis: flux/h = a_plus * mu_i - a_minus * mu_{i+1}
+        self._faces = []
+        for axis, h in enumerate(grid.spacing):
+            delta = xp.diff(values, axis=axis) / self.D
+            self._faces.append((self.D / h**2 * bernoulli(delta, xp), self.D / h**2 * bernoulli(-delta, xp)))
+        self._L = None
+
+    # ------------------------------------------------------------------ physics
+    def _face_fluxes(self, mu: Any) -> list[Any]:
+        """``J/h`` on the interior faces of each axis."""
+        d = self.grid.dim
+        return [ap * mu[lower_cells(axis, d)] - am * mu[upper_cells(axis, d)]
+                for axis, (ap, am) in enumerate(self._faces)]
+
+    def rhs(self, mu: Any, t: float) -> Any:
+        # the stored face fluxes are J/h, so the divergence takes unit spacing
+        return divergence(self._face_fluxes(mu), (1.0,) * self.grid.dim, self.grid.xp)
+
+    def linear_operator(self, t: float = 0.0) -> Any:
+        """The sparse matrix ``L`` (CSR) with ``rhs(μ) = L μ`` (flattened in C order)."""
+        if self._L is None:
+            import scipy.sparse as sp
+
+            n = self.grid.size
+            index = np.arange(n).reshape(self.grid.shape)
+            rows, cols, vals = [], [], []
+            for axis, (ap, am) in enumerate(self._faces):
+                p = np.take(index, np.arange(self.grid.shape[axis] - 1), axis=axis).ravel()
+                q = np.take(index, np.arange(1, self.grid.shape[axis]), axis=axis).ravel()
+                a, b = to_numpy(ap).ravel(), to_numpy(am).ravel()
+                # cell p loses F = a mu_p - b mu_q, cell q gains it
+                rows += [p, p, q, q]
+                cols += [p, q, p, q]
+                vals += [-a, b, a, -b]
+            L = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
+            if self.grid.backend == "cupy":
+                import cupyx.scipy.sparse as csp
+
+                L = csp.csr_matrix(L)
+            self._L = L
+        return self._L
+
+    def stable_dt(self, mu: Any = None, t: float = 0.0) -> float:
+        """Forward-Euler positivity/stability limit ``1 / max_i |L_ii|``."""
+        diag = to_numpy(self.linear_operator().diagonal())
+        return float(1.0 / np.max(-diag))
+
+    def spectral_gap(self) -> float:
+        """Smallest non-zero eigenvalue of ``−L``: the discrete Poincaré constant times ``D``.
+
+        ``L`` satisfies detailed balance with respect to ``ρ∞`` (``L_ij ρ∞_j = L_ji ρ∞_i``), so
+        ``S = diag(ρ∞)^{-1/2} L diag(ρ∞)^{1/2}`` is symmetric with the same spectrum; its two eigenvalues
+        nearest 0 come from shift-invert Lanczos.  The KL of any run decays asymptotically like
+        ``e^{−2·gap·t}``, and every log-Sobolev constant satisfies ``λ ≤ 2·gap`` (Rothaus).
+        """
+        import scipy.sparse as sp
+        import scipy.sparse.linalg as spla
+
+        L = self.linear_operator()
+        L = L.get() if hasattr(L, "get") else L
+        L = sp.coo_matrix(L)
+        logr = to_numpy(self.log_rho_inf).ravel()
+        S = sp.csc_matrix((L.data * np.exp(0.5 * (logr[L.col] - logr[L.row])), (L.row, L.col)), shape=L.shape)
+        S = 0.5 * (S + S.T)  # symmetric up to round-off; make it exactly so for Lanczos
+        if S.shape[0] <= 2:
+            raise ValueError("the grid is too small for a spectral gap")
+        values = spla.eigsh(-S, k=2, sigma=-1.0, which="LM", return_eigenvectors=False)
+        return float(np.max(values))
+
+    # ------------------------------------------------------------------ diagnostics
+    def kl(self, mu: Any) -> float:
+        """``KL(μ‖ρ∞) = Σ μ log(μ/ρ∞) h^d`` (``0 log 0 = 0``)."""
+        xp = self.grid.xp
+        pos = mu > 0
+        logmu = xp.log(xp.where(pos, mu, 1.0))
+        return self.grid.integrate(xp.where(pos, mu * (logmu - self.log_rho_inf), 0.0))
+
+    def free_energy(self, mu: Any) -> float:
+        """``F(μ) = Σ (D μ log μ + μ V) h^d``; ``F = D KL − D log Z``."""
+        xp = self.grid.xp
+        pos = mu > 0
+        logmu = xp.log(xp.where(pos, mu, 1.0))
+        return self.grid.integrate(xp.where(pos, self.D * mu * logmu, 0.0) + mu * self.V)
+
+    def fisher(self, mu: Any) -> float:
+        """Discrete relative Fisher information ``I_h`` (so that ``d KL_h/dt = −D I_h`` exactly)."""
+        xp = self.grid.xp
+        logu = xp.log(xp.maximum(mu, 1e-300)) - self.log_rho_inf
+        total = 0.0
+        for axis, F in enumerate(self._face_fluxes(mu)):
+            dlogu = xp.diff(logu, axis=axis)
+            total += float(xp.sum(-F * dlogu)) / self.D
+        return total * self.grid.cell_volume
+
+    def diagnostics(self, mu: Any, t: float) -> dict[str, float]:
+        fisher = self.fisher(mu)
+        return {
+            "mass": self.grid.integrate(mu),
+            "free_energy": self.free_energy(mu),
+            "kl": self.kl(mu),
+            "fisher": fisher,
+            "dissipation": self.D * fisher,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {"equation": "FokkerPlanck", "grid": repr(self.grid), "D": self.D, "V": repr(self.potential),
+                "V_checksum": float(to_numpy(self.grid.xp.sum(self.V * self.V)))}

@@ -1,0 +1,578 @@
+"""Mean-field SVGD with the Duncan kernel, and its local limit, as KL-dissipating finite volumes.
+
+The equation (DESIGN.md §2), with ``V0(x) = α|x|² + β ≤ V(x)`` and ``u = ρ e^{V}``:
+
+.. math:: \\partial_t\\rho = \\nabla\\cdot\\big(u\\,e^{-V_0/2}\\; k * (e^{-V_0/2}\\nabla u)\\big),
+          \\qquad \\frac{d}{dt}{\\rm KL}(\\rho\\|\\rho_\\infty) = -\\mathbb D^2
+          = -\\int g\\cdot(k*g)\\,dx,\\quad g = e^{-V_0/2}\\nabla u,
+
+and its local limit ``k → δ``: ``∂t ϱ = ∇·(u e^{−V0} ∇u)``.
+
+Overflow-free variables.  With the discrete target ``ρ∞,i = e^{−V_i}/Z_h`` the solver works with
+the likelihood ratio ``r = ρ/ρ∞,h = Z_h u`` (``= 1`` at equilibrium) and the scaled weight
+``ω = e^{−V0/2}/Z_h``, so ``u e^{−V0/2} = r ω`` and ``e^{−V0/2}∇u = ω∇r``; no factor ``e^{V}``
+is ever formed.
+
+The scheme (cell-centred box, zero flux through the walls; ``h_a`` the spacing along axis ``a``).
+On the interior face ``f`` between cells ``i`` and ``i + e_a``:
+
+.. math:: g^a_f = \\omega_f\\,\\frac{r_{i+e_a} - r_i}{h_a}, \\qquad
+          F^a_f = -\\,\\omega_f\\,\\Lambda(r_i, r_{i+e_a})\\,(K_h g^a)_f, \\qquad
+          \\dot\\rho_i = -\\sum_a \\frac{F^a_{i+e_a/2} - F^a_{i-e_a/2}}{h_a},
+
+with ``ω_f`` evaluated at the face centre, ``Λ(a, b) = (b − a)/(log b − log a)`` the
+*logarithmic mean* and ``K_h`` the discrete convolution of each face component on its own face
+lattice: zero padding to a periodic lattice and multiplication by ``k̂`` there
+(:class:`fieldflow.core.convolve.PaddedFourierMultiplier`).  The logarithmic mean is the face average
+for which the chain rule holds exactly, ``Λ(r_i, r_j)(log r_j − log r_i) = r_j − r_i``; summation
+by parts then gives the **discrete dissipation identity**
+
+.. math:: \\frac{d}{dt}{\\rm KL}_h = h^d \\sum_i \\dot\\rho_i \\log r_i
+          = -\\,h^d \\sum_a \\sum_f g^a_f\\,(K_h g^a)_f = -\\mathbb D_h^2 \\le 0,
+
+because ``K_h`` is a principal submatrix of a circulant matrix with eigenvalues ``k̂(ξ_m) ≥ 0``
+(positive semi-definite; definite for the Bessel kernel, so ``𝔻_h = 0`` only at ``ρ = ρ∞,h``).
+An upwind face density breaks this identity (and can raise KL); see docs/equations/svgd.rst.
+
+Time stepping: the transport speed grows like ``e^{(1−α)|x|²/2}`` toward the box edges, so
+explicit steps are impractical.  The default is the shared L-stable TR-BDF2 with
+Jacobian-free Newton–GMRES whose Jacobian-vector products are exact (one FFT convolution
+each, :meth:`SVGDFlow.jvp`); backward Euler (``method="euler"``) even dissipates ``KL_h`` at
+every step size, ``KL_h(ρ^{n+1}) + Δt 𝔻_h²(ρ^{n+1}) ≤ KL_h(ρ^n)``, by convexity of ``KL_h``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from ..core.backend import to_numpy
+from ..core.convolve import PaddedFourierMultiplier
+from ..core.validation import validate_density
+from ..core.finite_volume import divergence, lower_cells, upper_cells
+from ..core.grids import Grid
+from .kernels import Kernel
+from ..potentials import Potential
+from ..core.problem import PDE
+from ..core.steppers.log_density import LogTRBDF2
+
+_ = LogTRBDF2  # registers the "log-trbdf2" stepper, the default of these equations
+
+__all__ = ["SVGDFlow", "LocalSVGDFlow", "log_mean", "log_mean_partials", "limited_log_mean"]
+
+_SMALL = 1e-3  # |log(b/a)| below which series are used
+_TINY = np.finfo(float).tiny
+
+
+def _log_ratio(a: Any, b: Any, xp: Any) -> Any:
+    return xp.log(b) - xp.log(a)
+
+
+def log_mean(a: Any, b: Any, xp: Any = np) -> Any:
+    """Logarithmic mean ``Λ(a, b) = (b − a)/(log b − log a)``, ``Λ(a, a) = a``, for ``a, b > 0``.
+
+    Stable for all positive inputs: for ``|log(b/a)| < 10⁻³`` the series
+    ``√(ab)(1 + x²/24 + x⁴/1920)``, ``x = log(b/a)``, is used.
+    """
+    x = _log_ratio(a, b, xp)
+    small = xp.abs(x) < _SMALL
+    safe = xp.where(small, 1.0, x)
+    return xp.where(small, xp.sqrt(a * b) * (1 + x * x / 24 + x**4 / 1920), (b - a) / safe)
+
+
+def _e2(x: Any, xp: Any) -> Any:
+    """``(e^x − 1 − x)/x²``: ``∂Λ/∂a`` at ``x = log(b/a)`` (capped at ``x = 700`` to stay finite)."""
+    x = xp.minimum(x, 700.0)
+    small = xp.abs(x) < _SMALL
+    safe = xp.where(small, 1.0, x)
+    return xp.where(small, 0.5 + x / 6 + x * x / 24 + x**3 / 120, (xp.expm1(safe) - safe) / (safe * safe))
+
+
+def log_mean_partials(a: Any, b: Any, xp: Any = np) -> tuple[Any, Any, Any]:
+    """``Λ(a, b)``, ``∂Λ/∂a = E(x)`` and ``∂Λ/∂b = E(−x)`` with ``E(x) = (e^x − 1 − x)/x²``, ``x = log(b/a)``."""
+    x = _log_ratio(a, b, xp)
+    return log_mean(a, b, xp), _e2(x, xp), _e2(-x, xp)
+
+
+def limited_log_mean(a: Any, b: Any, kappa: float, xp: Any = np) -> tuple[Any, ...]:
+    """Face mobility ``M = min(Λ(a, b), κ min(a, b))`` and ``S = M/Λ``, with their partial derivatives.
+
+    Returns ``(M, ∂M/∂a, ∂M/∂b, S, ∂S/∂a, ∂S/∂b)``.  ``S = 1`` (``M = Λ``) unless ``|log(b/a)|``
+    exceeds the root ``x₀`` of ``x/(e^x − 1) = 1/κ``, i.e. unless ``log r`` jumps between the two cells.
+    """
+    L, La, Lb = log_mean_partials(a, b, xp)
+    a_min = a <= b
+    cap = kappa * xp.where(a_min, a, b)
+    limited = cap < L
+    M = xp.where(limited, cap, L)
+    Ma = xp.where(limited, kappa * a_min, La)
+    Mb = xp.where(limited, kappa * ~a_min, Lb)
+    Ls = xp.where(limited, L, 1.0)  # limited faces have L > cap ≥ 0
+    S = xp.where(limited, cap / Ls, 1.0)
+    Sa = xp.where(limited, (kappa * a_min - S * La) / Ls, 0.0)
+    Sb = xp.where(limited, (kappa * ~a_min - S * Lb) / Ls, 0.0)
+    return M, Ma, Mb, S, Sa, Sb
+
+
+def _potential_values(grid: Grid, V: Any) -> Any:
+    xp = grid.xp
+    if isinstance(V, Potential):
+        values = V.value(grid.points)
+    elif callable(V):
+        values = V(grid.points)
+    else:
+        values = V
+    values = grid.asarray(values)
+    bad = ~xp.isfinite(values)
+    if bool(xp.any(bad)):
+        where = to_numpy(grid.points[bad])
+        raise ValueError(
+            f"V is not finite on {int(xp.sum(bad))} grid points (e.g. at x = {where[0].tolist()}); "
+            "V must be finite at every cell centre of the box"
+        )
+    return values
+
+
+class _DuncanFlow(PDE):
+    """Common set-up of :class:`SVGDFlow` and :class:`LocalSVGDFlow`: target, ``V0``, face lattices, weights."""
+
+    conserved = ("mass",)
+    positive = True
+    monotone = "kl"
+    default_method = "log-trbdf2"
+
+    def __init__(self, grid: Grid, V: Potential | Callable[[Any], Any] | Any, alpha: float, beta: float = 0.0,
+                 allow_violation: bool = False):
+        if not isinstance(grid, Grid) or grid.periodic:
+            raise ValueError(f"{type(self).__name__} is a no-flux box solver; build the grid with Grid.box(...)")
+        if not (isinstance(alpha, (int, float, np.floating)) and math.isfinite(alpha) and alpha > 0):
+            raise ValueError(f"alpha must be a positive finite number (V0 = α|x|² + β), got {alpha!r}")
+        if not (isinstance(beta, (int, float, np.floating)) and math.isfinite(beta)):
+            raise ValueError(f"beta must be a finite number (V0 = α|x|² + β), got {beta!r}")
+        self.grid, self.potential = grid, V
+        self.alpha, self.beta = float(alpha), float(beta)
+        self.allow_violation = bool(allow_violation)
+        xp = grid.xp
+        self.V = _potential_values(grid, V)
+        self.V0 = self.alpha * xp.sum(grid.points**2, axis=-1) + self.beta
+        self.violation = self._check_v0(allow_violation)
+        # discrete target, in the log domain
+        logm = -self.V - xp.max(-self.V)
+        self.log_Z = float(-xp.max(-self.V)) + math.log(float(xp.sum(xp.exp(logm))) * grid.cell_volume)
+        self.log_rho_inf = -self.V - self.log_Z
+        worst = float(xp.max(-self.log_rho_inf))
+        if worst > 700:
+            raise ValueError(
+                f"the box is too large for this V: the target e^(-V)/Z falls to e^(-{worst:.0f}) at its edge, below the "
+                "floating-point range; shrink the box to where V - min V < ~650"
+            )
+        self.rho_inf = xp.exp(self.log_rho_inf)
+        self.inv_rho_inf = xp.exp(-self.log_rho_inf)
+        # face lattices: per axis, the interior faces between cells i and i + e_a
+        self.face_weights, self.face_grids = [], []
+        for a, h in enumerate(grid.spacing):
+            shape = list(grid.shape)
+            shape[a] -= 1
+            lower, upper = list(grid.lower), list(grid.upper)
+            lower[a] += 0.5 * h
+            upper[a] -= 0.5 * h
+            face_grid = Grid("box", tuple(shape), tuple(lower), tuple(upper), grid.backend)
+            self.face_grids.append(face_grid)
+            v0 = self.alpha * xp.sum(face_grid.points**2, axis=-1) + self.beta
+            self.face_weights.append(xp.exp(-0.5 * v0 - self.log_Z))
+
+    # ------------------------------------------------------------------ hypothesis V ≥ V0
+    def _check_v0(self, allow: bool) -> dict[str, Any] | None:
+        xp, grid = self.grid.xp, self.grid
+        gap = self.V - self.V0
+        bad = gap < -1e-12 * xp.maximum(1.0, xp.abs(self.V))
+        if not bool(xp.any(bad)):
+            return None
+        pts = to_numpy(grid.points[bad])
+        gap_np = to_numpy(gap)
+        worst = int(np.argmin(gap_np))
+        worst_x = to_numpy(grid.points.reshape(-1, grid.dim)[worst])
+        beta_max = float(to_numpy(xp.min(self.V - self.alpha * xp.sum(grid.points**2, axis=-1))))
+        region = " x ".join(f"[{lo:.3g}, {hi:.3g}]" for lo, hi in zip(pts.min(axis=0), pts.max(axis=0)))
+        info = {"cells": int(pts.shape[0]), "region": region, "worst_gap": float(gap_np.ravel()[worst]),
+                "worst_x": worst_x.tolist(), "beta_max": beta_max}
+        if not allow:
+            raise ValueError(
+                f"V < V0 = {self.alpha:g}|x|² + {self.beta:g} on {info['cells']} of {grid.size} cells, in the region "
+                f"{region} (worst V - V0 = {info['worst_gap']:.3g} at x = {np.round(worst_x, 3).tolist()}); the theorem "
+                f"needs V ≥ V0. With this alpha choose beta ≤ {beta_max:.4g} (or a smaller alpha), or pass "
+                "allow_violation=True to run outside the theorem's hypothesis"
+            )
+        return info
+
+    # ------------------------------------------------------------------ helpers
+    def ratio(self, rho: Any) -> Any:
+        """The likelihood ratio ``r = ρ/ρ∞,h`` (``= Z_h ρ e^{V}``)."""
+        return rho * self.inv_rho_inf
+
+    def _face_pairs(self, r: Any, a: int) -> tuple[Any, Any]:
+        return r[lower_cells(a, self.grid.dim)], r[upper_cells(a, self.grid.dim)]
+
+    def _gradients(self, r: Any) -> list[Any]:
+        """``g^a_f = ω_f (r_{i+e_a} − r_i)/h_a`` on each face lattice."""
+        out = []
+        for a, h in enumerate(self.grid.spacing):
+            lo, hi = self._face_pairs(r, a)
+            out.append(self.face_weights[a] * (hi - lo) / h)
+        return out
+
+    def _means(self, r: Any, partials: bool = False) -> list[Any]:
+        xp = self.grid.xp
+        r = xp.maximum(r, _TINY)  # only Newton iterates can leave ρ > 0; Λ is defined for positive arguments
+        f = log_mean_partials if partials else log_mean
+        return [f(*self._face_pairs(r, a), xp) for a in range(self.grid.dim)]
+
+    # ------------------------------------------------------------------ diagnostics
+    def kl(self, rho: Any) -> float:
+        """``KL_h(ρ‖ρ∞,h) = h^d Σ ρ log(ρ/ρ∞,h)`` (``0 log 0 = 0``)."""
+        xp = self.grid.xp
+        pos = rho > 0
+        logr = xp.log(xp.where(pos, rho, 1.0)) - self.log_rho_inf
+        return self.grid.integrate(xp.where(pos, rho * logr, 0.0))
+
+    def dissipation(self, rho: Any) -> float:
+        raise NotImplementedError
+
+    def diagnostics(self, rho: Any, t: float) -> dict[str, float]:
+        return {"mass": self.grid.integrate(rho), "kl": self.kl(rho), "dissipation": self.dissipation(rho)}
+
+    def kl_rate(self, rho: Any) -> float:
+        """``d KL_h/dt = h^d Σ_i (∂t ρ)_i log r_i`` evaluated from the right-hand side (equals ``−𝔻_h²``)."""
+        xp = self.grid.xp
+        logr = xp.log(xp.maximum(rho, _TINY)) - self.log_rho_inf
+        return self.grid.integrate(self.rhs(rho, 0.0) * logr)
+
+    def validate(self, state: Any) -> Any:
+        """Normalise ``ρ0`` and check it is strictly positive and that the SVGD flux is finite for it."""
+        rho = validate_density(self.grid, state, name="initial density", normalise=True)
+        xp = self.grid.xp
+        zero = rho <= 0
+        if bool(xp.any(zero)):
+            raise ValueError(
+                f"the initial density vanishes on {int(xp.sum(zero))} cells; {type(self).__name__} needs ρ0 > 0 everywhere "
+                "(the KL-dissipating logarithmic-mean face density never refills an empty cell); add a small positive floor"
+            )
+        flux = self.rhs(rho, 0.0)
+        if not bool(xp.all(xp.isfinite(flux))):
+            r = self.ratio(rho)
+            i = int(xp.argmax(r))
+            x = to_numpy(self.grid.points.reshape(-1, self.grid.dim)[i])
+            raise ValueError(
+                f"the SVGD flux overflows for this initial density: ρ0/ρ∞ reaches {float(r.ravel()[i]):.3g} at "
+                f"x = {np.round(x, 3).tolist()}. ρ0 is far heavier-tailed than the target there; use an initial "
+                "density with tails no heavier than e^(-V), or a smaller box"
+            )
+        return rho
+
+    def describe(self) -> dict[str, Any]:
+        return {"equation": type(self).__name__, "grid": repr(self.grid), "alpha": self.alpha, "beta": self.beta,
+                "V": repr(self.potential), "allow_violation": self.allow_violation,
+                "V_checksum": float(to_numpy(self.grid.xp.sum(self.V * self.V)))}
+
+
+class SVGDFlow(_DuncanFlow):
+    """Mean-field SVGD ``∂t ρ = ∇·(u e^{−V0/2} k*(e^{−V0/2}∇u))``, ``u = ρe^V``, on a no-flux box (1D–3D).
+
+    Parameters
+    ----------
+    grid : Grid
+        A box grid (``Grid.box``); it should hold the target (``e^{−V}`` negligible at the walls).
+    V : Potential, callable or array
+        The potential of the target ``ρ∞ ∝ e^{−V}``.
+    kernel : fieldflow.svgd.kernels.Kernel
+        The translation-invariant part ``k`` of the Duncan kernel, e.g. ``kernels.Bessel(scale=ℓ)``;
+        applied through its symbol ``k̂`` with zero padding.
+    alpha, beta : float
+        ``V0(x) = α|x|² + β``; ``V ≥ V0`` is checked at every cell centre.
+    allow_violation : bool
+        Run even where ``V < V0`` (outside the theorem's hypothesis, e.g. the banana target); the
+        violated region is kept in ``self.violation``.
+    wrap_tol : float
+        Bound on the wrap-around error of the padded FFT convolution, relative to ``max|g|``.
+    max_padding : float
+        Largest padded-lattice size per axis relative to the grid; a kernel whose tail needs more
+        raises ``ValueError`` (box too small for the kernel).
+    jump_limit : float
+        ``x₀``: faces where ``|log r|`` jumps by more than ``x₀`` get the limited mobility
+        ``M = κ min(r_i, r_j)``, ``κ = (e^{x₀} − 1)/x₀`` (keeps ρ > 0; the dissipation identity stays exact).
+    fft : str, optional
+        FFT provider.
+
+    Notes
+    -----
+    Diagnostics: ``mass``, ``kl`` (``KL_h(ρ‖ρ∞,h)``) and ``dissipation`` (``𝔻_h²``, so ``dKL_h/dt = −𝔻_h²`` exactly
+    for the semi-discrete scheme).  Units: ``t`` is the flow's time; ``𝔻²`` has units of KL per time.
+    """
+
+    def __init__(self, grid: Grid, V: Potential | Callable[[Any], Any] | Any, kernel: Kernel, alpha: float,
+                 beta: float = 0.0, *, allow_violation: bool = False, wrap_tol: float = 1e-8, max_padding: float = 8.0,
+                 jump_limit: float = 2.0, fft: str | None = None):
+        if not isinstance(kernel, Kernel):
+            raise ValueError(f"kernel must be a fieldflow.svgd.kernels.Kernel (e.g. kernels.Bessel(scale=1.0)), got {kernel!r}")
+        if isinstance(grid, Grid):
+            kernel.check_dim(grid.dim)
+        super().__init__(grid, V, alpha, beta, allow_violation)
+        if not (isinstance(jump_limit, (int, float)) and jump_limit > 0):
+            raise ValueError(f"jump_limit must be positive, got {jump_limit!r}")
+        self.kernel = kernel
+        self.jump_limit = float(jump_limit)
+        self.kappa = math.expm1(self.jump_limit) / self.jump_limit
+        dim = grid.dim
+        self.convolution = PaddedFourierMultiplier(
+            grid, kernel.symbol_on, tail_mass=lambda R: kernel.tail_mass(R, dim), tol=wrap_tol,
+            max_padding=max_padding, fft=fft,
+        )
+        self._buffer_shape = (dim,) + self.convolution.padded_shape
+        self._face_slices = [(a,) + tuple(slice(0, n) for n in fg.shape) for a, fg in enumerate(self.face_grids)]
+        self._cache: tuple[Any, Any] | None = None
+        self._kernel_column: np.ndarray | None = None  # κ = F_P⁻¹ k̂ on the host, computed at first use
+
+    # ------------------------------------------------------------------ the operator K_h
+    def convolve_faces(self, components: list[Any]) -> list[Any]:
+        """``K_h`` applied to one array per face lattice (one batched pair of FFTs for all components)."""
+        xp = self.grid.xp
+        buf = xp.zeros(self._buffer_shape)
+        for s, c in zip(self._face_slices, components):
+            buf[s] = c
+        out = self.convolution.periodic(buf)
+        return [out[s] for s in self._face_slices]
+
+    # ------------------------------------------------------------------ physics
+    def _faces(self, r: Any) -> tuple[list[Any], list[Any], list[Any]]:
+        """Mobility data (``limited_log_mean`` per axis), limited gradients ``S g`` and ``K_h(S g)``."""
+        xp = self.grid.xp
+        r = xp.maximum(r, _TINY)
+        mob = [limited_log_mean(*self._face_pairs(r, a), self.kappa, xp) for a in range(self.grid.dim)]
+        sg = [m[3] * g for m, g in zip(mob, self._gradients(r))]
+        return mob, sg, self.convolve_faces(sg)
+
+    def _state(self, rho: Any) -> tuple[list[Any], list[Any], list[Any], Any]:
+        """``_faces`` at ``rho`` and ``r``; cached for the repeated ``jvp`` calls of one Newton iteration."""
+        if self._cache is not None and self._cache[0] is rho:
+            return self._cache[1]
+        r = self.ratio(rho)
+        out = (*self._faces(r), r)
+        self._cache = (rho, out)
+        return out
+
+    def rhs(self, rho: Any, t: float) -> Any:
+        mob, _, ksg = self._faces(self.ratio(rho))
+        return divergence([-w * m[0] * c for w, m, c in zip(self.face_weights, mob, ksg)], self.grid.spacing, self.grid.xp)
+
+    def _limited_gradient_jvp(self, mob: list[Any], r: Any, dr: Any) -> list[Any]:
+        """``δ(S g)`` for a perturbation ``δr``."""
+        out = []
+        for a, (m, w, h) in enumerate(zip(mob, self.face_weights, self.grid.spacing)):
+            lo, hi = self._face_pairs(r, a)
+            dlo, dhi = self._face_pairs(dr, a)
+            out.append(w / h * ((m[4] * dlo + m[5] * dhi) * (hi - lo) + m[3] * (dhi - dlo)))
+        return out
+
+    def jvp(self, rho: Any, v: Any, t: float) -> Any:
+        """Exact Jacobian-vector product ``(∂ rhs/∂ρ) v`` (one batched FFT convolution)."""
+        mob, _, ksg, r = self._state(rho)
+        dr = self.ratio(v)
+        kd = self.convolve_faces(self._limited_gradient_jvp(mob, r, dr))
+        fluxes = []
+        for a, (w, m, c, d) in enumerate(zip(self.face_weights, mob, ksg, kd)):
+            dlo, dhi = self._face_pairs(dr, a)
+            fluxes.append(-w * ((m[1] * dlo + m[2] * dhi) * c + m[0] * d))
+        return divergence(fluxes, self.grid.spacing, self.grid.xp)
+
+    # ------------------------------------------------------------------ preconditioner
+    def local_jacobian(self, rho: Any) -> Any:
+        """The entries of ``∂ rhs/∂ρ`` on the nearest-neighbour stencil ``{0, ±e_b}`` (sparse CSR).
+
+        Exact on those entries: the transport part ``−∇·(ω (∂Λ) δr K_h g)`` lives there entirely, and
+        the nonlocal part contributes through the circulant's first column ``κ = F_P⁻¹ k̂`` at offsets
+        ``0, ±e_a, ±2e_a, ±e_a ± e_b``.  With ``A = ωΛ`` and ``B = ω`` on the left/right faces
+        (zero at the walls), axis ``a`` contributes to column ``i + m``
+
+        .. math:: \\frac{r'_{i+m}}{h_a^2}\\big[A^r_i(\\kappa(e_a - m) B^l_{i+m} - \\kappa(-m) B^r_{i+m})
+                  - A^l_i(\\kappa(-m) B^l_{i+m} - \\kappa(-e_a - m) B^r_{i+m})\\big],
+
+        ``r' = 1/ρ∞,h``.  Used to precondition GMRES (the neglected entries are smooth and non-stiff).
+        """
+        import scipy.sparse as sp
+
+        xp, grid = self.grid.xp, self.grid
+        dim, shape = grid.dim, grid.shape
+        mob, _, ksg, r = self._state(rho)
+        inv = self.inv_rho_inf
+        P = self.convolution.padded_shape
+        if self._kernel_column is None:
+            self._kernel_column = to_numpy(self.convolution.fft.irfftn(self.convolution.symbol, s=P,
+                                                                        axes=tuple(range(-dim, 0))))
+        column = self._kernel_column
+
+        def kap(m: tuple[int, ...]) -> float:
+            return float(column[tuple(mi % Pi for mi, Pi in zip(m, P))])
+
+        def ext(face: Any, a: int) -> tuple[Any, Any]:
+            """Left and right face values of every cell (zero at the walls)."""
+            pad = [(0, 0)] * dim
+            pad[a] = (1, 1)
+            full = xp.pad(face, pad)
+            return full[lower_cells(a, dim)], full[upper_cells(a, dim)]
+
+        def shift(arr: Any, m: tuple[int, ...]) -> Any:
+            """``arr[i + m]`` with zeros outside the grid."""
+            out = xp.zeros_like(arr)
+            src, dst = [], []
+            for mi, n in zip(m, shape):
+                src.append(slice(max(mi, 0), n + min(mi, 0)))
+                dst.append(slice(max(-mi, 0), n - max(mi, 0)))
+            out[tuple(dst)] = arr[tuple(src)]
+            return out
+
+        unit = [tuple(int(b == a) for b in range(dim)) for a in range(dim)]
+        stencil = [(0,) * dim] + [tuple(s * e for e in unit[b]) for b in range(dim) for s in (1, -1)]
+        coef = {m: xp.zeros(shape) for m in stencil}
+        for a, ((M, Ma, Mb, S, Sa, Sb), w, c, h) in enumerate(zip(mob, self.face_weights, ksg, grid.spacing)):
+            lo, hi = self._face_pairs(r, a)
+            Al, Ar = ext(w * M, a)
+            # ∂(Sg)_q/∂r_hi = Bhi_q, ∂(Sg)_q/∂r_lo = −Bneg_q
+            Bhi_l, _ = ext(w * (S + (hi - lo) * Sb) / h, a)
+            _, Bneg_r = ext(w * (S - (hi - lo) * Sa) / h, a)
+            Cl, Cr = ext(-w * c, a)
+            Ma_l, Ma_r = ext(Ma, a)
+            Mb_l, Mb_r = ext(Mb, a)
+            ea = unit[a]
+            for m in stencil:
+                k1 = kap(tuple(e - x for e, x in zip(ea, m)))
+                k0 = kap(tuple(-x for x in m))
+                k2 = kap(tuple(-e - x for e, x in zip(ea, m)))
+                Bh, Bn = shift(Bhi_l, m), shift(Bneg_r, m)
+                coef[m] += (Ar * (k1 * Bh - k0 * Bn) - Al * (k0 * Bh - k2 * Bn)) / h
+            # transport part: rhs_i = -(dF_{i+1/2} - dF_{i-1/2})/h, dF = C (∂M/∂a δr_lo + ∂M/∂b δr_hi)
+            coef[(0,) * dim] += -(Cr * Ma_r - Cl * Mb_l) / h
+            coef[ea] += -Cr * Mb_r / h
+            coef[tuple(-e for e in ea)] += Cl * Ma_l / h
+        n = grid.size
+        index = np.arange(n).reshape(shape)
+        rows, cols, vals = [], [], []
+        for m, cm in coef.items():
+            col = shift(xp.asarray(index, dtype=float), m)
+            valid = np.ones(shape, dtype=bool)
+            for a, mi in enumerate(m):
+                idx = np.arange(shape[a]) + mi
+                ok = (idx >= 0) & (idx < shape[a])
+                valid &= ok.reshape([-1 if b == a else 1 for b in range(dim)])
+            rows.append(index[valid])
+            cols.append(to_numpy(col)[valid].astype(np.int64))
+            vals.append(to_numpy(cm * shift(inv, m))[valid])
+        return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+
+    def preconditioner(self, rho: Any, c: float, t: float) -> Any:
+        """``(I − c T)^{-1}`` with ``T`` the :meth:`local_jacobian`, by sparse LU (host arrays)."""
+        import scipy.sparse as sp
+        import scipy.sparse.linalg as spla
+
+        T = self.local_jacobian(rho)
+        lu = spla.splu((sp.identity(T.shape[0], format="csc") - c * T).tocsc(), permc_spec="MMD_AT_PLUS_A")
+        xp = self.grid.xp
+        return spla.LinearOperator(T.shape, dtype=float, matvec=lambda v: xp.asarray(lu.solve(to_numpy(v).ravel())))
+
+    def velocity(self, rho: Any) -> list[Any]:
+        """Face velocities ``v^a_f = −ω_f (K_h S g^a)_f``, so that the flux is ``F^a_f = M_f v^a_f`` (one array per axis)."""
+        _, _, ksg = self._faces(self.ratio(rho))
+        return [-w * c for w, c in zip(self.face_weights, ksg)]
+
+    def dissipation(self, rho: Any) -> float:
+        """``𝔻_h² = h^d Σ_a Σ_f (S g^a)_f (K_h S g^a)_f ≥ 0``."""
+        _, sg, ksg = self._faces(self.ratio(rho))
+        xp = self.grid.xp
+        return float(sum(xp.sum(a * b) for a, b in zip(sg, ksg))) * self.grid.cell_volume
+
+    def stable_dt(self, rho: Any, t: float = 0.0) -> float:
+        """Forward-Euler limit ``1/max_i |J_ii|`` from the exact diagonal of the Jacobian (:meth:`local_jacobian`).
+
+        Only for explicit methods; it is tiny on boxes that hold the target.
+        """
+        diag = np.abs(self.local_jacobian(rho).diagonal())
+        return float(1.0 / max(diag.max(), 1e-300))
+
+    def describe(self) -> dict[str, Any]:
+        out = super().describe()
+        out.update(self.kernel.describe())
+        out["padded_shape"] = list(self.convolution.padded_shape)
+        return out
+
+
+class LocalSVGDFlow(_DuncanFlow):
+    """The local limit ``∂t ϱ = ∇·(u e^{−V0} ∇u)``, ``u = ϱ e^{V}`` (``k → δ`` in :class:`SVGDFlow`).
+
+    Same scheme with ``K_h`` replaced by the identity: ``F^a_f = −ω_f² Λ(r_i, r_{i+e_a})(r_{i+e_a} − r_i)/h_a``,
+    so ``d KL_h/dt = −h^d Σ ω_f² ((r_{i+e_a} − r_i)/h_a)² = −𝔻_{h,loc}²`` exactly.  A degenerate
+    nonlinear diffusion; its exact sparse Jacobian is provided for Newton's method.
+    Parameters as for :class:`SVGDFlow` without the kernel.
+    """
+
+    def __init__(self, grid: Grid, V: Potential | Callable[[Any], Any] | Any, alpha: float, beta: float = 0.0, *,
+                 allow_violation: bool = False):
+        super().__init__(grid, V, alpha, beta, allow_violation)
+        self._cache: tuple[Any, Any] | None = None
+
+    def _fluxes(self, rho: Any) -> list[Any]:
+        r = self.ratio(rho)
+        return [-w * L * g for w, L, g in zip(self.face_weights, self._means(r), self._gradients(r))]
+
+    def rhs(self, rho: Any, t: float) -> Any:
+        return divergence(self._fluxes(rho), self.grid.spacing, self.grid.xp)
+
+    def dissipation(self, rho: Any) -> float:
+        """``𝔻_{h,loc}² = h^d Σ_a Σ_f (g^a_f)²``."""
+        xp = self.grid.xp
+        return float(sum(xp.sum(g * g) for g in self._gradients(self.ratio(rho)))) * self.grid.cell_volume
+
+    def jacobian(self, rho: Any, t: float) -> Any:
+        """The exact sparse Jacobian ``∂ rhs/∂ρ`` (CSR, C-order flattening)."""
+        import scipy.sparse as sp
+
+        grid = self.grid
+        r = self.ratio(rho)
+        n = grid.size
+        index = np.arange(n).reshape(grid.shape)
+        inv = to_numpy(self.inv_rho_inf)
+        rows, cols, vals = [], [], []
+        for a, ((L, dLa, dLb), w, h) in enumerate(zip(self._means(r, partials=True), self.face_weights, grid.spacing)):
+            lo, hi = self._face_pairs(r, a)
+            c = w * w / h
+            # F = -c L (hi - lo):  dF/dlo = -c (dLa (hi - lo) - L),  dF/dhi = -c (dLb (hi - lo) + L)
+            d_lo = to_numpy(-c * (dLa * (hi - lo) - L)).ravel() / h
+            d_hi = to_numpy(-c * (dLb * (hi - lo) + L)).ravel() / h
+            p = index[lower_cells(a, grid.dim)].ravel()
+            q = index[upper_cells(a, grid.dim)].ravel()
+            # rhs_p -= F/h, rhs_q += F/h; chain rule dr = inv dρ
+            rows += [p, p, q, q]
+            cols += [p, q, p, q]
+            vals += [-d_lo * inv.ravel()[p], -d_hi * inv.ravel()[q], d_lo * inv.ravel()[p], d_hi * inv.ravel()[q]]
+        J = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
+        if grid.backend == "cupy":
+            import cupyx.scipy.sparse as csp
+
+            J = csp.csr_matrix(J)
+        return J
+
+    def local_jacobian(self, rho: Any) -> Any:
+        """The exact Jacobian (the flux is local), cached for repeated calls at one state."""
+        if self._cache is None or self._cache[0] is not rho:
+            self._cache = (rho, self.jacobian(rho, 0.0))
+        return self._cache[1]
+
+    def jvp(self, rho: Any, v: Any, t: float) -> Any:
+        """``J v`` with the exact sparse Jacobian."""
+        xp = self.grid.xp
+        return xp.asarray(self.local_jacobian(rho) @ v.ravel()).reshape(v.shape)
+
+    def stable_dt(self, rho: Any, t: float = 0.0) -> float:
+        """Forward-Euler limit ``1/max_i |J_ii|`` from the exact Jacobian."""
+        diag = np.abs(to_numpy(self.jacobian(rho, t).diagonal()))
+        return float(1.0 / max(diag.max(), 1e-300))
