@@ -1,17 +1,17 @@
-"""Polchinski flow on a lattice torus: covariances, sampling, renormalised potentials, semigroup, LSI, JKO."""
+"""Polchinski flow on a lattice torus: covariances, sampling, renormalised potentials, semigroup, LSI.
+
+The renormalised measures as a gradient flow (PDE, JKO): tests/test_polchinski_measure.py.
+"""
 
 import math
 
 import numpy as np
 import pytest
-from scipy.stats import norm
 
 import fieldflow as ff
 import fieldflow.polchinski as P
 from fieldflow.core.metrics import loglog_slope
-from fieldflow.fokker_planck.time_dependent import TimeDependentFokkerPlanck
 from fieldflow.polchinski.flow import FieldSpaceFlow, gaussian_measure_covariance, semigroup_mc
-from fieldflow.polchinski.jko import PotentialPath, density_quantiles, jko_quantiles
 from fieldflow.polchinski.lsi import flow_lsi_bound, lsi_constant, single_site_hamiltonian, spectral_gap
 
 ONE_SITE = P.Lattice(1, 1, 1)
@@ -274,25 +274,3 @@ def test_double_well_flow_bound_below_true_constants():
     lsi = lsi_constant(grid, H, amplitudes=(1.0,), maxiter=150)
     assert 0 < bound["gamma"] < lsi <= gap + 1e-12
     assert bound["rate"][0] < 0 < bound["rate"][-1]  # non-convex at t = 0, convexified along the flow
-
-
-# ---------------------------------------------------------------------------- JKO
-
-
-def test_jko_converges_to_time_dependent_fokker_planck_at_first_order():
-    dec = P.PauliVillars(ONE_SITE, 1.0)
-    path = PotentialPath(FieldSpaceFlow(P.phi4(1.0, -1.0), dec, P.field_grid(1, 1024, 5.5)))
-    cdot = lambda t: float(dec.derivative_symbol(t).ravel()[0])
-    grid = ff.Grid.box(400, 4.0)
-    x = to_np(grid.axes[0])
-    pde = TimeDependentFokkerPlanck(grid, lambda t: cdot(t) * path(t, x), cdot)
-    # adaptive TR-BDF2: its controller rejects steps that undershoot below zero, so the default checks hold
-    traj = ff.evolve(pde, ff.densities.gaussian(grid, 0.8, 0.25), 1.0, dt=0.01, adaptive=True, rtol=1e-7)
-    N = 400
-    m = (np.arange(N) + 0.5) / N
-    Q = density_quantiles(grid, traj.states[-1], m)
-    taus, errors = [0.1, 0.05, 0.025], []
-    for tau in taus:
-        _, X = jko_quantiles(path, cdot, 0.8 + 0.5 * norm.ppf(m), tau, 1.0)
-        errors.append(np.sqrt(np.mean((X[-1] - Q) ** 2)))  # W2 between the quantile functions
-    assert 0.9 < loglog_slope(taus, errors) < 1.1, errors

@@ -1,16 +1,16 @@
-"""Fokker–Planck with a time-dependent potential and diffusion coefficient.
+"""Fokker–Planck with a time-dependent potential, diffusion coefficient and (diagonal) mobility.
 
-.. math::  \\partial_t \\mu = \\nabla\\cdot\\big(D(t)\\nabla\\mu + \\mu\\nabla V(\\cdot, t)\\big),
+.. math::  \\partial_t \\mu = \\nabla\\cdot\\big(M(t)\\,(D(t)\\nabla\\mu + \\mu\\nabla V(\\cdot, t))\\big),
 
 discretised exactly as :class:`~fieldflow.fokker_planck.pde.FokkerPlanck` (Scharfetter–Gummel
 fluxes) with the coefficients recomputed at every time the steppers ask for: ``rhs(μ, t)`` and
-``linear_operator(t)`` first set ``V(·, t)`` and ``D(t)``.  With ``time_dependent = True`` the
+``linear_operator(t)`` first set ``V(·, t)``, ``D(t)`` and ``M(t)``.  With ``time_dependent = True`` the
 implicit steppers factorise ``I − c L(t)`` at each stage time.  Mass and positivity are kept as in
 the autonomous scheme (the matrix is an M-matrix at every ``t``); the KL divergence to the moving
 equilibrium ``e^{−V(·,t)/D(t)}`` need not decrease, so nothing is checked for monotonicity.
 
-The Polchinski flow gives an example: ``∂_t σ = Ċ_t ∂_x(σ ∂_x log(σ/π_t))`` with
-``π_t ∝ e^{−V_t}`` is this equation with ``D(t) = Ċ_t`` and potential ``Ċ_t V_t``.
+The renormalised measures of the Polchinski flow solve such an equation, with a mobility that
+differs between axes (:mod:`fieldflow.polchinski.measure`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ class TimeDependentFokkerPlanck(FokkerPlanck):
         callable on points ``(..., d)``, or its values on the grid.
     D_of_t : callable or float
         ``D_of_t(t)`` → the diffusion coefficient (> 0) at time ``t``.
+    mobility_of_t : callable, optional
+        ``mobility_of_t(t)`` → the per-axis factors ``m_a(t) > 0`` of the diagonal mobility ``M(t)``
+        (default ``M = I``).
     cache : int
         Number of recent times whose coefficients are kept (the stages of a step revisit them).
     """
@@ -48,18 +51,19 @@ class TimeDependentFokkerPlanck(FokkerPlanck):
     monotone = None
 
     def __init__(self, grid: Grid, V_of_t: Callable[[float], Any], D_of_t: Callable[[float], float] | float = 1.0,
-                 cache: int = 8):
+                 cache: int = 8, mobility_of_t: Callable[[float], Any] | None = None):
         if not callable(V_of_t):
             raise ValueError("V_of_t must be a callable t -> potential (for a fixed V use FokkerPlanck)")
         self.V_of_t = V_of_t
         self.D_of_t = D_of_t if callable(D_of_t) else (lambda t, _D=float(D_of_t): _D)
+        self.mobility_of_t = mobility_of_t
         self._cache: dict[float, tuple] = {}
         self._cache_size = int(cache)
         self._t: float | None = None
-        super().__init__(grid, V_of_t(0.0), self.D_of_t(0.0))
+        super().__init__(grid, V_of_t(0.0), self.D_of_t(0.0), mobility_of_t(0.0) if mobility_of_t else None)
         self._remember(0.0)
 
-    def _values_at(self, t: float) -> tuple[Any, float]:
+    def _values_at(self, t: float) -> tuple[Any, float, Any]:
         V = self.V_of_t(t)
         if isinstance(V, Potential):
             values = V.on_grid(self.grid)
@@ -73,27 +77,27 @@ class TimeDependentFokkerPlanck(FokkerPlanck):
         D = float(self.D_of_t(t))
         if not (np.isfinite(D) and D > 0):
             raise ValueError(f"D(t) must be positive and finite, got {D!r} at t={t:g}")
-        return values, D
+        return values, D, self.mobility_of_t(t) if self.mobility_of_t else None
 
     def _remember(self, t: float) -> None:
-        self._cache[t] = (self.V, self.D, self.log_rho_inf, self.rho_inf, self._faces, self._L)
+        self._cache[t] = (self.V, self.D, self.mobility, self.log_rho_inf, self.rho_inf, self._faces, self._L)
         while len(self._cache) > self._cache_size:
             self._cache.pop(next(iter(self._cache)))
         self._t = t
 
     def set_time(self, t: float) -> None:
-        """Set ``V`` and ``D`` (and everything derived from them) to their values at time ``t``."""
+        """Set ``V``, ``D`` and the mobility (and everything derived from them) to their values at time ``t``."""
         t = float(t)
         if t == self._t:
             return
         if self._t is not None:
-            self._cache[self._t] = (self.V, self.D, self.log_rho_inf, self.rho_inf, self._faces, self._L)
+            self._cache[self._t] = (self.V, self.D, self.mobility, self.log_rho_inf, self.rho_inf, self._faces,
+                                   self._L)
         if t in self._cache:
-            self.V, self.D, self.log_rho_inf, self.rho_inf, self._faces, self._L = self._cache[t]
+            self.V, self.D, self.mobility, self.log_rho_inf, self.rho_inf, self._faces, self._L = self._cache[t]
             self._t = t
             return
-        values, D = self._values_at(t)
-        self._set_coefficients(values, D)
+        self._set_coefficients(*self._values_at(t))
         self._remember(t)
 
     def rhs(self, mu: Any, t: float) -> Any:
@@ -113,5 +117,8 @@ class TimeDependentFokkerPlanck(FokkerPlanck):
         return super().diagnostics(mu, t)
 
     def describe(self) -> dict[str, Any]:
-        return {"equation": "TimeDependentFokkerPlanck", "grid": repr(self.grid), "V_of_t": repr(self.V_of_t),
-                "D_of_t": repr(self.D_of_t)}
+        out = {"equation": "TimeDependentFokkerPlanck", "grid": repr(self.grid), "V_of_t": repr(self.V_of_t),
+               "D_of_t": repr(self.D_of_t)}
+        if self.mobility_of_t is not None:
+            out["mobility_of_t"] = repr(self.mobility_of_t)
+        return out

@@ -1,4 +1,4 @@
-"""The Polchinski semigroup ``P_{s,t}`` and the renormalised measures ``ν_t`` (DESIGN.md §5).
+"""The Polchinski semigroup ``P_{s,t}`` and the renormalised measures ``ν_t``.
 
 .. math::
     P_{s,t}F(φ) = e^{V_t(φ)}\\, E_{C_t − C_s}\\big[e^{−V_s(φ+ζ)} F(φ+ζ)\\big], \\qquad
@@ -10,10 +10,17 @@ so ``P_{s,t}`` is the self-normalised Gaussian average
 ``E[e^{−V_t}F]/E[e^{−V_t}]`` under ``N(0, C_∞ − C_t)``.  The semigroup property
 ``P_{s,t}P_{t,u} = P_{s,u}`` and the invariance ``E_{ν_t}[P_{s,t}F] = E_{ν_s}[F]`` follow.
 
-:class:`FieldSpaceFlow` computes all of it on a field-space grid for 1–3 sites (the ``"grid"``
-back-end of :func:`~fieldflow.polchinski.renormalized_potential`); :func:`semigroup_mc` is the Monte
-Carlo back-end (``s = 0``, any lattice), and :func:`gaussian_measure_covariance` the exact one for
-quadratic ``V_0`` (``ν_t`` is then Gaussian).
+``ν_t`` from its definition, by four back-ends:
+
+* :class:`FieldSpaceFlow` — ``V_t``, ``P_{s,t}F``, the density and expectations of ``ν_t`` on a
+  field-space grid for 1–3 sites (grid convolution), and the residual of the equation of ``ν_t``
+  (:meth:`FieldSpaceFlow.measure_residual`);
+* :func:`measure_density` — one site, the density of ``ν_t`` at any points by direct quadrature of
+  the definition, also in the variable ``Γ_t^{-1/2}φ`` that stays at unit scale as ``ν_t → δ_0``;
+* :func:`measure_mc` — ``E_{ν_t}[F]`` by Monte Carlo on any lattice;
+* :func:`gaussian_measure_covariance` — exact for quadratic ``V_0`` (``ν_t`` is then Gaussian).
+
+:func:`semigroup_mc` is the Monte Carlo back-end of ``P_{0,t}F``.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from .potentials import FieldPotential
 from .renormalize import (KERNEL_RESOLUTION, MonteCarloEstimate, _grid_potential, covariance_matrix, gaussian_fluctuations,
                           gaussian_convolution)
 
-__all__ = ["FieldSpaceFlow", "semigroup_mc", "gaussian_measure_covariance"]
+__all__ = ["FieldSpaceFlow", "semigroup_mc", "measure_mc", "measure_density", "gaussian_measure_covariance"]
 
 
 class FieldSpaceFlow:
@@ -127,6 +134,33 @@ class FieldSpaceFlow:
         ok = den > self.rel_floor * float(xp.max(den))
         return xp.where(ok, num / xp.where(ok, den, 1.0), xp.nan)
 
+    def _log_measure(self, t: float) -> Any:
+        """``log`` of the unnormalised ``ν_t`` at the grid nodes: ``log γ_{C_∞−C_t} − V_t`` (``−inf`` where ``V_t`` is NaN)."""
+        xp = self.grid.xp
+        D = covariance_matrix(self.covariance(math.inf, t), name="covariance C_∞ − C_t")
+        Vt = self.potential(t)
+        if self.grid.periodic:
+            logg = xp.log(xp.maximum(self._periodised_gaussian(D), 1e-300))
+        else:
+            lam, h = float(np.linalg.eigvalsh(D).min()), max(self.grid.spacing)
+            if 2 * math.pi**2 * lam / h**2 < KERNEL_RESOLUTION:
+                raise ValueError(f"C_∞ − C_t is too narrow for the field grid at t={t:g} (smallest std "
+                                 f"{math.sqrt(lam):.3g}, spacing {h:.3g}); refine the grid or take a smaller t")
+            pts = self.grid.points
+            logg = -0.5 * xp.sum((pts @ xp.asarray(np.linalg.inv(D))) * pts, axis=-1)
+        return xp.where(xp.isfinite(Vt), logg - Vt, -xp.inf)
+
+    def density(self, t: float) -> Any:
+        """The density of ``ν_t ∝ γ_{C_∞−C_t} e^{−V_t}`` on the grid, normalised (``grid.integrate`` gives 1).
+
+        On a periodic grid it is the density of ``φ`` modulo the period (the Gaussian periodised).
+        Zero where ``V_t`` is NaN (near the edge of a box, where ``ν_t`` is negligible).
+        """
+        xp = self.grid.xp
+        logw = self._log_measure(t)
+        w = xp.exp(logw - xp.max(logw))
+        return w / self.grid.integrate(w)
+
     def expectation(self, F: Any, t: float) -> float:
         """``E_{ν_t}[F]``; ``t = inf`` gives ``F(0)`` (``ν_∞ = δ_0``), which needs ``F`` callable.
 
@@ -138,21 +172,43 @@ class FieldSpaceFlow:
             if not callable(F):
                 raise ValueError("E_{ν_∞}[F] = F(0) needs F as a callable")
             return float(to_numpy(F(xp.zeros((1, self.grid.dim))))[0])
-        D = covariance_matrix(self.covariance(math.inf, t), name="covariance C_∞ − C_t")
-        Fv = self._values(F)
-        Vt = self.potential(t)
+        rho = self.density(t)
+        return float(xp.sum(rho * self._values(F)) / xp.sum(rho))
+
+    def measure_residual(self, t: float, form: str = "forward", dt: float | None = None) -> Any:
+        """Residual of the equation of ``ν_t`` on ``ν_t`` itself (box grids), in one of its two forms.
+
+        ``"forward"`` (Fokker–Planck, the gradient flow of ``½KL(·‖π_t)``, ``π_t = N(0, Γ_t/2)``)::
+
+            ∂_t ν = ½ ∇·(Ċ_t (∇ν + 2ν Γ_t^{-1} φ)),      Γ_t = C_∞ − C_t,
+
+        ``"backward"`` (the adjoint of the Polchinski semigroup, with negative diffusion)::
+
+            ∂_t ν = −½ ∇·(Ċ_t ∇ν) − ∇·(ν Ċ_t ∇V_t).
+
+        Both fluxes equal ``½ Ċ_t ν (Γ_t^{-1}φ − ∇V_t)`` on ``ν_t ∝ γ_{Γ_t} e^{−V_t}``.  ``∂_t ν`` is a centred
+        difference with step ``dt`` (default: the grid spacing), the fluxes and their divergence centred
+        differences, so the residual is ``O(h² + dt²)``; NaN on the two outer layers of nodes.
+        """
         if self.grid.periodic:
-            logg = xp.log(xp.maximum(self._periodised_gaussian(D), 1e-300))
+            raise ValueError("measure_residual needs a box grid: ν_t is not periodic")
+        if form not in ("forward", "backward"):
+            raise ValueError(f"form must be 'forward' or 'backward', got {form!r}")
+        xp = self.grid.xp
+        dt = float(dt if dt is not None else max(self.grid.spacing))
+        if dt >= t:
+            raise ValueError(f"the time step dt={dt:g} must be smaller than t={t:g}")
+        dnu = (self.density(t + dt) - self.density(t - dt)) / (2 * dt)
+        nu = self.density(t)
+        Cd = xp.asarray(self.decomposition.derivative(t).matrix())
+        if form == "forward":
+            G = covariance_matrix(self.covariance(math.inf, t), name="covariance C_∞ − C_t")
+            v = _gradient(self.grid, nu) + 2 * nu[..., None] * (self.grid.points @ xp.asarray(np.linalg.inv(G)))
         else:
-            lam, h = float(np.linalg.eigvalsh(D).min()), max(self.grid.spacing)
-            if 2 * math.pi**2 * lam / h**2 < KERNEL_RESOLUTION:
-                raise ValueError(f"C_∞ − C_t is too narrow for the field grid at t={t:g} (smallest std "
-                                 f"{math.sqrt(lam):.3g}, spacing {h:.3g}); refine the grid or take a smaller t")
-            pts = self.grid.points
-            logg = -0.5 * xp.sum((pts @ xp.asarray(np.linalg.inv(D))) * pts, axis=-1)
-        logw = xp.where(xp.isfinite(Vt), logg - Vt, -xp.inf)
-        w = xp.exp(logw - xp.max(logw))
-        return float(xp.sum(w * Fv) / xp.sum(w))
+            v = -_gradient(self.grid, nu) - 2 * nu[..., None] * self.gradient(t)
+        flux = 0.5 * (v @ Cd)  # Ċ symmetric
+        div = sum(_central(self.grid, flux[..., a], a) for a in range(self.grid.dim))
+        return dnu - div
 
     def _periodised_gaussian(self, D: np.ndarray) -> Any:
         """``Σ_{m ∈ ℤ^N} γ_D(y + P m)`` at the nodes of a periodic grid, from its Fourier series ``e^{−kᵀDk/2}``."""
@@ -226,6 +282,105 @@ def semigroup_mc(V0: FieldPotential, covariance: Any, F: Callable[[Any], Any], p
         values.append(est)
         errors.append(float(xp.std(w * (Fv - est), ddof=1)) / (math.sqrt(samples) * float(xp.mean(w))))
     return MonteCarloEstimate(np.asarray(values).reshape(batch), np.asarray(errors).reshape(batch), int(samples))
+
+
+def measure_mc(V0: FieldPotential, decomposition: CovarianceDecomposition, t: float, F: Callable[[Any], Any],
+               samples: int = 4096, seed: Any = None) -> MonteCarloEstimate:
+    """``E_{ν_t}[F]`` by Monte Carlo on any lattice, straight from the definition.
+
+    With ``ζ ~ N(0, C_∞ − C_t)`` and ``ξ ~ N(0, C_t)`` independent (exact FFT samples),
+    ``e^{−V_t(ζ)} = E[e^{−V_0(ζ + ξ)} | ζ]``, so ``E_{ν_t}[F] = E[w F(ζ)] / E[w]`` with
+    ``w = e^{−V_0(ζ + ξ)}`` (note ``ζ + ξ ~ N(0, C_∞)``).  ``F`` maps fields ``(M, *lattice.shape)`` to
+    ``(M,)``.  The error is the delta-method standard error of the ratio estimator.
+    """
+    t = float(t)
+    if not (math.isfinite(t) and t >= 0):
+        raise ValueError(f"measure_mc needs a finite t ≥ 0, got {t!r}")
+    lat = decomposition.lattice
+    xp = lat.xp
+    if not (isinstance(samples, (int, np.integer)) and samples >= 2):
+        raise ValueError(f"samples must be an integer ≥ 2, got {samples!r}")
+    seeds = (seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)).spawn(2)
+    zeta = decomposition.covariance(math.inf, t).sample(samples, seeds[0])
+    fields = zeta + decomposition.sample(t, samples, seeds[1]) if t > 0 else zeta
+    logw = -V0(fields, ndim=lat.dim)
+    w = xp.exp(logw - xp.max(logw))
+    Fv = F(zeta)
+    est = float(xp.sum(w * Fv) / xp.sum(w))
+    err = float(xp.std(w * (Fv - est), ddof=1)) / (math.sqrt(samples) * float(xp.mean(w)))
+    return MonteCarloEstimate(est, err, int(samples))
+
+
+def measure_density(V0: FieldPotential, decomposition: CovarianceDecomposition, t: float, phi: Any,
+                    rescaled: bool = False, max_nodes: int = 2**17) -> np.ndarray:
+    """The density of ``ν_t`` of one site at the points ``phi`` by direct quadrature of the definition.
+
+    .. math:: ν_t(φ) = γ_{Γ_t}(φ) \\int γ_{C_t}(φ − ψ) e^{−V_0(ψ)}\\,dψ \\Big/ \\int γ_{C_∞}(ψ) e^{−V_0(ψ)}\\,dψ,
+              \\qquad Γ_t = C_∞ − C_t,
+
+    (``ν_0 = e^{−V_0} γ_{C_∞}/Z``), both integrals by the trapezoid rule on one ψ-grid with spacing
+    ``≤ 0.5 C_t^{1/2}`` (Gaussian kernel resolved to ``e^{−2π²·4} ≈ 10^{-34}``) in the log domain.
+
+    Parameters
+    ----------
+    V0 : FieldPotential
+    decomposition : CovarianceDecomposition
+        On a lattice of one site.
+    t : float
+        ``t ≥ 0``.
+    phi : array
+        Points (any shape): field values, or with ``rescaled=True`` values of ``z = Γ_t^{-1/2}φ``; the
+        density is then that of ``z`` (``Γ_t^{1/2} ν_t(Γ_t^{1/2} z)``), which tends to ``N(0, 1)`` as
+        ``t → ∞`` while ``ν_t → δ_0``.
+    max_nodes : int
+        Largest ψ-grid allowed (``ValueError`` when a small ``t`` would need more).
+    """
+    if decomposition.lattice.size != 1:
+        raise ValueError(f"measure_density is for one site; the lattice has {decomposition.lattice.size} "
+                         "(use FieldSpaceFlow.density for 2–3 sites or measure_mc for a lattice)")
+    t = float(t)
+    if not (math.isfinite(t) and t >= 0):
+        raise ValueError(f"measure_density needs a finite t ≥ 0, got {t!r}")
+    c_inf = float(decomposition.symbol(math.inf).ravel()[0])
+    c_t = float(decomposition.symbol(t).ravel()[0]) if t > 0 else 0.0
+    gamma = float(decomposition.covariance(math.inf, t).full_symbol.ravel()[0]) if t > 0 else c_inf
+    if not gamma > 1e-12 * c_inf:
+        raise ValueError(f"Γ_t = C_∞ − C_t = {gamma:.3g} is lost to round-off at t={t:g}; take a smaller t")
+    z = np.asarray(to_numpy(phi), dtype=float)
+    x = z * math.sqrt(gamma) if rescaled else z
+    # ψ-grid: covers ν_0 (and Z) and every point ± 12 standard deviations of the kernel
+    half = 14.0 * math.sqrt(c_inf)
+    spread = 12.0 * math.sqrt(c_t) if t > 0 else 0.0
+    lo = min(-half, float(x.min(initial=0.0)) - spread)
+    hi = max(half, float(x.max(initial=0.0)) + spread)
+    h = (hi - lo) / 8192
+    if t > 0:
+        h = min(h, 0.5 * math.sqrt(c_t))
+    n = int(math.ceil((hi - lo) / h)) + 1
+    if n > max_nodes:
+        raise ValueError(f"t={t:g} needs {n} quadrature nodes (C_t = {c_t:.3g} is narrow); use t = 0, a larger t, "
+                         f"or raise max_nodes={max_nodes}")
+    psi = np.linspace(lo, hi, n)
+    h = psi[1] - psi[0]
+    v0 = np.asarray(to_numpy(V0(psi[:, None], ndim=1)), dtype=float)
+    if not np.all(np.isfinite(v0)):
+        raise ValueError("V0 is not finite on the quadrature grid")
+    a = -v0 - 0.5 * psi**2 / c_inf
+    logZ = a.max() + math.log(np.sum(np.exp(a - a.max())) * h / math.sqrt(2 * math.pi * c_inf))
+    flat = x.ravel()
+    if t == 0:
+        logd = -np.asarray(to_numpy(V0(flat[:, None], ndim=1)), dtype=float)
+        logd += -0.5 * flat**2 / c_inf - 0.5 * math.log(2 * math.pi * c_inf) - logZ
+    else:
+        logd = np.empty(flat.size)
+        rows = max(1, 2**22 // n)
+        for s in range(0, flat.size, rows):
+            q = -v0[None, :] - 0.5 * (flat[s:s + rows, None] - psi[None, :]) ** 2 / c_t
+            m = q.max(axis=1)
+            logd[s:s + rows] = m + np.log(np.exp(q - m[:, None]).sum(axis=1) * h / math.sqrt(2 * math.pi * c_t))
+        logd += -0.5 * flat**2 / gamma - 0.5 * math.log(2 * math.pi * gamma) - logZ
+    dens = np.exp(logd).reshape(z.shape)
+    return dens * math.sqrt(gamma) if rescaled else dens
 
 
 def gaussian_measure_covariance(V0: FieldPotential, decomposition: CovarianceDecomposition, t: float) -> np.ndarray:
