@@ -54,7 +54,7 @@ from ..core.validation import validate_density
 from ..core.finite_volume import divergence, lower_cells, upper_cells
 from ..core.grids import Grid
 from .kernels import Kernel
-from ..potentials import Potential
+from ..potentials import Potential, potential_on_grid
 from ..core.problem import PDE
 from ..core.steppers.log_density import LogTRBDF2
 
@@ -116,25 +116,6 @@ def limited_log_mean(a: Any, b: Any, kappa: float, xp: Any = np) -> tuple[Any, .
     return M, Ma, Mb, S, Sa, Sb
 
 
-def _potential_values(grid: Grid, V: Any) -> Any:
-    xp = grid.xp
-    if isinstance(V, Potential):
-        values = V.value(grid.points)
-    elif callable(V):
-        values = V(grid.points)
-    else:
-        values = V
-    values = grid.asarray(values)
-    bad = ~xp.isfinite(values)
-    if bool(xp.any(bad)):
-        where = to_numpy(grid.points[bad])
-        raise ValueError(
-            f"V is not finite on {int(xp.sum(bad))} grid points (e.g. at x = {where[0].tolist()}); "
-            "V must be finite at every cell centre of the box"
-        )
-    return values
-
-
 class _DuncanFlow(PDE):
     """Common set-up of :class:`SVGDFlow` and :class:`LocalSVGDFlow`: target, ``V0``, face lattices, weights."""
 
@@ -155,7 +136,7 @@ class _DuncanFlow(PDE):
         self.alpha, self.beta = float(alpha), float(beta)
         self.allow_violation = bool(allow_violation)
         xp = grid.xp
-        self.V = _potential_values(grid, V)
+        self.V = potential_on_grid(grid, V)
         self.V0 = self.alpha * xp.sum(grid.points**2, axis=-1) + self.beta
         self.violation = self._check_v0(allow_violation)
         # discrete target, in the log domain
