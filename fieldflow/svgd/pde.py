@@ -51,7 +51,7 @@ import numpy as np
 from ..core.backend import to_numpy
 from ..core.convolve import PaddedFourierMultiplier
 from ..core.validation import validate_density
-from ..core.finite_volume import divergence, lower_cells, upper_cells
+from ..core.finite_volume import divergence, face_operator, lower_cells, upper_cells
 from ..core.grids import Grid
 from .kernels import Kernel
 from ..potentials import Potential, potential_on_grid
@@ -514,33 +514,20 @@ class LocalSVGDFlow(_DuncanFlow):
         return float(sum(xp.sum(g * g) for g in self._gradients(self.ratio(rho)))) * self.grid.cell_volume
 
     def jacobian(self, rho: Any, t: float) -> Any:
-        """The exact sparse Jacobian ``∂ rhs/∂ρ`` (CSR, C-order flattening)."""
-        import scipy.sparse as sp
+        """The exact sparse Jacobian ``∂ rhs/∂ρ`` (CSR in the grid's sparse namespace, C-order flattening).
 
-        grid = self.grid
+        The flux through each face depends on its two cells only, so the Jacobian is the two-point face
+        operator (:func:`~fieldflow.core.finite_volume.face_operator`) of the flux derivatives.
+        """
         r = self.ratio(rho)
-        n = grid.size
-        index = np.arange(n).reshape(grid.shape)
-        inv = to_numpy(self.inv_rho_inf)
-        rows, cols, vals = [], [], []
-        for a, ((L, dLa, dLb), w, h) in enumerate(zip(self._means(r, partials=True), self.face_weights, grid.spacing)):
+        coefficients = []
+        for a, ((L, dLa, dLb), w, h) in enumerate(zip(self._means(r, partials=True), self.face_weights, self.grid.spacing)):
             lo, hi = self._face_pairs(r, a)
+            inv_lo, inv_hi = self._face_pairs(self.inv_rho_inf, a)
             c = w * w / h
-            # F = -c L (hi - lo):  dF/dlo = -c (dLa (hi - lo) - L),  dF/dhi = -c (dLb (hi - lo) + L)
-            d_lo = to_numpy(-c * (dLa * (hi - lo) - L)).ravel() / h
-            d_hi = to_numpy(-c * (dLb * (hi - lo) + L)).ravel() / h
-            p = index[lower_cells(a, grid.dim)].ravel()
-            q = index[upper_cells(a, grid.dim)].ravel()
-            # rhs_p -= F/h, rhs_q += F/h; chain rule dr = inv dρ
-            rows += [p, p, q, q]
-            cols += [p, q, p, q]
-            vals += [-d_lo * inv.ravel()[p], -d_hi * inv.ravel()[q], d_lo * inv.ravel()[p], d_hi * inv.ravel()[q]]
-        J = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
-        if grid.backend == "cupy":
-            import cupyx.scipy.sparse as csp
-
-            J = csp.csr_matrix(J)
-        return J
+            # F = -c L (hi - lo):  dF/dlo = -c (dLa (hi - lo) - L),  dF/dhi = -c (dLb (hi - lo) + L); dr = dρ/ρ∞
+            coefficients.append((-c * (dLa * (hi - lo) - L) * inv_lo, -c * (dLb * (hi - lo) + L) * inv_hi))
+        return face_operator(self.grid, coefficients)
 
     def local_jacobian(self, rho: Any) -> Any:
         """The exact Jacobian (the flux is local), cached for repeated calls at one state."""
