@@ -1,6 +1,6 @@
 """Mean-field SVGD with the Duncan kernel, and its local limit, as KL-dissipating finite volumes.
 
-The equation (DESIGN.md §2), with ``V0(x) = α|x|² + β ≤ V(x)`` and ``u = ρ e^{V}``:
+The equation (:ref:`conventions-svgd`), with ``V0(x) = α|x|² + β ≤ V(x)`` and ``u = ρ e^{V}``:
 
 .. math:: \\partial_t\\rho = \\nabla\\cdot\\big(u\\,e^{-V_0/2}\\; k * (e^{-V_0/2}\\nabla u)\\big),
           \\qquad \\frac{d}{dt}{\\rm KL}(\\rho\\|\\rho_\\infty) = -\\mathbb D^2
