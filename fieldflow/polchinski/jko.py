@@ -1,6 +1,6 @@
 """JKO steps with a time-dependent metric for a one-dimensional measure, on quantile functions.
 
-The scheme (DESIGN.md §5; Kopfer–Sturm for time-dependent metric measure spaces):
+The scheme (:ref:`conventions-polchinski`; Kopfer–Sturm for time-dependent metric measure spaces):
 
 .. math:: σ_{k+1} = \\arg\\min_σ\\ \\mathrm{KL}(σ\\,\\|\\,π_{t_{k+1}})
           + \\frac{W_2^2(σ, σ_k)}{2τ\\, Ċ_{t_{k+1}}},
