@@ -16,7 +16,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # The function ``evolve`` shares its name with the 0.1 module ``fieldflow.evolve``: bind it eagerly.
 from .core.evolve import StructureError, evolve  # noqa: E402

@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .core.grids import Grid
-from .core.validation import validate_density
+from .core.validation import as_covariance, validate_density
 
 __all__ = ["gaussian", "uniform", "from_function", "normalize", "validate_density"]
 
@@ -35,22 +35,12 @@ def gaussian(grid: Grid, mean: float | Sequence[float] = 0.0, cov: Any = 1.0) ->
     """The Gaussian density ``N(mean, cov)`` sampled at the grid points and normalised on the grid.
 
     ``cov`` may be a scalar (isotropic variance), a vector of variances, or a full
-    ``dim × dim`` covariance matrix. Evaluated in the log domain, so tiny tails never underflow to NaN.
+    ``dim × dim`` covariance matrix (:func:`~fieldflow.core.validation.as_covariance` checks it).
+    Evaluated in the log domain, so tiny tails never underflow to NaN.
     """
     d = grid.dim
     m = np.broadcast_to(np.asarray(mean, dtype=float), (d,))
-    C = np.asarray(cov, dtype=float)
-    if C.ndim == 0:
-        C = C * np.eye(d)
-    elif C.ndim == 1:
-        C = np.diag(C)
-    if C.shape != (d, d):
-        raise ValueError(f"cov must be a scalar, a length-{d} vector or a {d}x{d} matrix, got shape {C.shape}")
-    try:
-        np.linalg.cholesky(C)
-    except np.linalg.LinAlgError:
-        raise ValueError(f"cov must be symmetric positive definite, got {C.tolist()}") from None
-    P = grid.xp.asarray(np.linalg.inv(C))
+    P = grid.xp.asarray(np.linalg.inv(as_covariance(cov, d)))
     z = grid.points - grid.xp.asarray(m)
     logp = -0.5 * grid.xp.einsum("...i,ij,...j->...", z, P, z)
     return normalize(grid, grid.xp.exp(logp - grid.xp.max(logp)))

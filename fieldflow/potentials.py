@@ -3,11 +3,13 @@
 Every potential takes points as an array of shape ``(..., d)`` — the grid layout
 ``grid.points`` of shape ``(*grid.shape, d)`` and the particle layout ``(N, d)`` alike —
 and returns values of shape ``(...)`` and gradients of shape ``(..., d)``.  They work on
-NumPy and CuPy arrays (the namespace of the input is used).
+NumPy and CuPy arrays (the namespace of the input is used).  :func:`potential_on_grid` is the one
+place where a potential given as a :class:`Potential`, a callable or an array of values becomes the
+checked array of its values at a grid's points; every grid solver goes through it.
 
 ``hessian_lower_bound`` is the convexity constant ``κ`` with ``∇²V ⪰ κ`` where it is known
 (``None`` otherwise); by Bakry–Émery the Fokker–Planck flow with ``D = 1`` then satisfies a
-log-Sobolev inequality with ``λ = 2κ`` in the convention ``λ KL ≤ I`` of DESIGN.md.
+log-Sobolev inequality with ``λ = 2κ`` in the convention ``λ KL ≤ I`` of :ref:`conventions-log-sobolev`.
 """
 
 from __future__ import annotations
@@ -16,24 +18,62 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .core.backend import namespace_of
+from .core.backend import namespace_of, to_numpy
+from .core.grids import Grid
+from .core.validation import as_covariance
 
-__all__ = ["Potential", "Quadratic", "GaussianMixture", "Banana", "DoubleWell", "FromFunctions"]
+__all__ = ["Potential", "Quadratic", "GaussianMixture", "Banana", "DoubleWell", "FromFunctions", "potential_on_grid"]
 
 
-def _as_cov(cov: Any, dim: int) -> np.ndarray:
-    C = np.asarray(cov, dtype=float)
-    if C.ndim == 0:
-        C = C * np.eye(dim)
-    elif C.ndim == 1:
-        C = np.diag(C)
-    if C.shape != (dim, dim):
-        raise ValueError(f"covariance must be a scalar, a length-{dim} vector or {dim}x{dim}, got shape {C.shape}")
-    if not np.allclose(C, C.T):
-        raise ValueError("covariance must be symmetric")
-    if np.linalg.eigvalsh(C).min() <= 0:
-        raise ValueError(f"covariance must be positive definite, got eigenvalues {np.linalg.eigvalsh(C)}")
-    return C
+def potential_on_grid(grid: Grid, V: "Potential | Callable[[Any], Any] | Any", name: str = "V") -> Any:
+    """The values of ``V`` at the points of ``grid`` (cell centres of a box, nodes of a torus), checked finite.
+
+    Parameters
+    ----------
+    grid : Grid
+        Where to evaluate.
+    V : Potential, callable or array
+        A :class:`Potential`, a callable on points of shape ``(..., d)`` (as ``grid.points``), or the
+        values themselves (an array of the grid's shape).
+    name : str
+        How error messages call ``V``.
+
+    Returns
+    -------
+    array
+        Float array of ``grid.shape`` in the grid's namespace.
+
+    Raises
+    ------
+    ValueError
+        If the values do not have the grid's shape, or are NaN/inf at some grid point (the message
+        says how many and where: shrink the box or fix ``V`` there).
+    """
+    if isinstance(V, Potential):
+        values = V.value(grid.points)
+    elif callable(V):
+        values = V(grid.points)
+    else:
+        values = V
+    values = grid.asarray(values)
+    xp = grid.xp
+    bad = ~xp.isfinite(values)
+    if bool(xp.any(bad)):
+        where = to_numpy(grid.points[bad])
+        raise ValueError(
+            f"{name} is not finite on {int(xp.sum(bad))} of {grid.size} grid points (e.g. at x = "
+            f"{np.round(where[0], 6).tolist()}); V must be finite at every grid point: shrink the box or fix V there"
+        )
+    return values
+
+
+def _leading_length(cov: Any) -> int:
+    """Length of the first axis of ``cov`` (1 for a scalar or for input that ``as_covariance`` will refuse)."""
+    try:
+        shape = np.shape(cov)
+    except ValueError:  # ragged nesting
+        return 1
+    return shape[0] if shape else 1
 
 
 class Potential:
@@ -60,13 +100,9 @@ class Potential:
             raise ValueError(f"{type(self).__name__} is defined in {self.dim}D but got points of dimension {x.shape[-1]}")
         return x
 
-    def on_grid(self, grid: Any) -> Any:
-        """``V`` at the points of ``grid`` (array of the grid's shape); raises if it is not finite there."""
-        values = self.value(grid.points)
-        xp = namespace_of(values)
-        if not bool(xp.all(xp.isfinite(values))):
-            raise ValueError(f"{self!r} is not finite on the grid; V must be finite at every grid point")
-        return values
+    def on_grid(self, grid: Grid) -> Any:
+        """``V`` at the points of ``grid`` (array of the grid's shape): :func:`potential_on_grid` of this potential."""
+        return potential_on_grid(grid, self, name=repr(self))
 
 
 class Quadratic(Potential):
@@ -74,11 +110,11 @@ class Quadratic(Potential):
 
     def __init__(self, cov: Any = 1.0, mean: float | Sequence[float] = 0.0, dim: int | None = None):
         mean_arr = np.atleast_1d(np.asarray(mean, dtype=float))
-        C = np.asarray(cov, dtype=float)
-        dim = dim or max(mean_arr.size, 1 if C.ndim == 0 else C.shape[0])
+        if dim is None:  # from the mean, else from the covariance's first axis (as_covariance checks the rest)
+            dim = mean_arr.size if mean_arr.size > 1 else _leading_length(cov)
         self.dim = dim
         self.mean = np.broadcast_to(mean_arr, (dim,)).copy()
-        self.cov = _as_cov(cov, dim)
+        self.cov = as_covariance(cov, dim)
         self.precision = np.linalg.inv(self.cov)
         self.hessian_lower_bound = float(np.linalg.eigvalsh(self.precision).min())
 
@@ -109,7 +145,7 @@ class GaussianMixture(Potential):
             m = m[:, None]
         self.means = m
         self.dim = m.shape[1]
-        self.cov = _as_cov(cov, self.dim)
+        self.cov = as_covariance(cov, self.dim)
         self.precision = np.linalg.inv(self.cov)
         w = np.full(len(m), 1.0 / len(m)) if weights is None else np.asarray(weights, dtype=float)
         if w.shape != (len(m),) or np.any(w <= 0):

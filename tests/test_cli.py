@@ -37,6 +37,69 @@ def test_unknown_study_is_refused():
         studies.load("does_not_exist")
 
 
+def test_a_mistyped_study_fails_in_one_line_with_a_suggestion_and_creates_nothing(tmp_path, capsys):
+    out = tmp_path / "never_created"
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "spectral_gaps", "--out", str(out)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "did you mean 'spectral_gap'" in err
+    assert not out.exists()
+
+
+def test_no_study_named_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "--out", str(tmp_path / "x")])
+    assert exit_info.value.code == 2 and not (tmp_path / "x").exists()
+
+
+def test_version(capsys):
+    import fieldflow
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"fieldflow {fieldflow.__version__}"
+
+
+def test_two_runs_into_one_folder_keep_both_summaries(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run(name, out, quick):
+        calls.append(name)
+        (out / name).mkdir(parents=True, exist_ok=True)
+        return name, "ok", 0.5, {"answer": f"{len(calls)}"}, ""
+
+    monkeypatch.setattr(cli, "_run_one", fake_run)
+    for _ in range(2):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["run", "fokker_planck_lsi", "--out", str(tmp_path)])
+        assert exit_info.value.code == 0
+    summary = (tmp_path / "summary.txt").read_text()
+    assert summary.count("# fieldflow ") == 2 and "answer: 1" in summary and "answer: 2" in summary
+    header = summary.splitlines()[0]
+    for field in ("commit", "UTC", "quick run of 1 study", "cores"):
+        assert field in header
+
+
+def test_a_failing_study_is_reported_and_the_others_kept(tmp_path, monkeypatch, capsys):
+    def boom(out, quick=True):
+        raise RuntimeError("deliberate")
+
+    module = studies.load("fokker_planck_lsi")
+    monkeypatch.setattr(module, "run", boom)
+    failed = cli.run_studies(["fokker_planck_lsi"], tmp_path)
+    assert failed == 1
+    assert "fokker_planck_lsi [FAILED" in (tmp_path / "summary.txt").read_text()
+    assert "deliberate" in capsys.readouterr().err
+
+
+def test_list_shows_expected_run_times(capsys):
+    cli.main(["studies"])
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:4] == ["study", "default", "quick", "full"]
+
+
 def test_evolve_function_is_not_shadowed_by_its_module():
     import importlib
 

@@ -1,4 +1,4 @@
-"""Fourier interactions: values, derivatives and the torus convolutions W*q, W'*q (DESIGN.md §3)."""
+"""Fourier interactions: values, derivatives and the torus convolutions W*q, W'*q (see docs/conventions.rst, McKean–Vlasov)."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Spectrum of the linearised McKean–Vlasov operator L_q (DESIGN.md §4)."""
+"""Spectrum of the linearised McKean–Vlasov operator L_q (see docs/conventions.rst, Linearised McKean–Vlasov operator)."""
 
 from __future__ import annotations
 

@@ -213,7 +213,8 @@ def test_semigroup_property_and_invariance():
     flow = FieldSpaceFlow(P.phi4(1.0, -1.0), P.PauliVillars(ONE_SITE, 1.0), P.field_grid(1, 1024, 5.0))
     x = to_np(flow.grid.axes[0])
     inner = np.abs(x) < 2.5
-    # composition order of DESIGN.md's definition: P_{t,u}(P_{s,t}F) = P_{s,u}F
+    # composition order of the definition of P_{s,t} (see docs/conventions.rst, section Polchinski flow on a
+    # lattice torus): P_{t,u}(P_{s,t}F) = P_{s,u}F
     two = to_np(flow.semigroup(flow.semigroup(F, s, t), t, u))
     one = to_np(flow.semigroup(F, s, u))
     assert np.max(np.abs(two - one)[inner]) < 1e-9

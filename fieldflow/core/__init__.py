@@ -6,7 +6,8 @@ module                 what
 ``backend``            array namespaces (NumPy, CuPy) and FFT providers (pyFFTW, SciPy, NumPy, CuPy)
 ``grids``              cell-centred box and periodic grids
 ``convolve``           FFT convolutions with a kernel or a Fourier multiplier (periodic, zero-padded)
-``finite_volume``      face slices, the discrete divergence, wall checks
+``finite_volume``      face slices, two-point face fluxes and their sparse operator, the discrete divergence
+``validation``         checks of user input (densities, covariances) with messages that say what to change
 ``problem``            :class:`~fieldflow.core.problem.PDE`, the contract between an equation and ``evolve``
 ``steppers``           explicit, implicit, exponential steppers in one registry
 ``evolve``             the one time loop
@@ -14,6 +15,7 @@ module                 what
 ``trajectory``         results of a run: snapshots, diagnostics, I/O, rate fits
 ``sweep``              parameter sweeps over processes or a Dask cluster
 ``metrics``            distances and moments of densities and samples
+``score_matching``     closed-form score fits of weighted samples, sizes chosen by cross-validation
 =====================  ==========================================================================
 
 Nothing here imports an equation family (``fieldflow.fokker_planck``, ``fieldflow.svgd``,

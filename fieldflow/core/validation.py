@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from .backend import to_numpy
 from .grids import Grid
 
-__all__ = ["validate_density"]
+__all__ = ["validate_density", "as_covariance"]
+
+#: ``max|C − Cᵀ|`` allowed, relative to ``max|C|``, before a covariance matrix counts as non-symmetric
+SYMMETRY_TOL = 1e-10
 
 
 def validate_density(grid: Grid, rho: Any, name: str = "density", normalise: bool = False) -> Any:
@@ -46,3 +52,67 @@ def validate_density(grid: Grid, rho: Any, name: str = "density", normalise: boo
     if normalise:
         arr = arr / mass
     return arr
+
+
+def as_covariance(cov: Any, dim: int, name: str = "cov") -> np.ndarray:
+    """The ``dim × dim`` covariance matrix ``Σ`` that ``cov`` stands for, checked (a NumPy array).
+
+    ``cov`` may be
+
+    * a scalar ``σ²`` (isotropic: ``Σ = σ² I``),
+    * a length-``dim`` vector of variances (diagonal: ``Σ = diag(σ₁², …, σ_d²)``),
+    * a full ``dim × dim`` matrix, symmetric to ``SYMMETRY_TOL`` relative to its largest entry
+      (returned exactly symmetric, ``(Σ + Σᵀ)/2``).
+
+    Units: those of ``x²`` for a law of ``x``.  The matrix lives on the host (it is ``dim × dim``);
+    callers move what they derive from it (precision, Cholesky factor) to their array namespace.
+
+    Raises
+    ------
+    TypeError
+        If ``cov`` is not made of real numbers (complex, strings, ragged nesting).
+    ValueError
+        If it has NaN/inf entries, the wrong shape, a non-positive variance, or is a matrix that is
+        not symmetric or not positive definite.  The message gives what was passed and what to change.
+    """
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ValueError(f"the dimension of a covariance must be a positive integer, got {dim!r}")
+    dim = int(dim)
+    try:
+        C = np.asarray(to_numpy(cov))
+    except ValueError as exc:  # ragged nesting
+        raise TypeError(f"{name} must be a number, a vector or a matrix of real numbers, got {cov!r}") from exc
+    if C.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must be made of real numbers, got {cov!r} (dtype {C.dtype})")
+    C = C.astype(float)
+    if not np.all(np.isfinite(C)):
+        raise ValueError(f"{name} has NaN or infinite entries: {C.tolist()}; every variance must be finite")
+    if C.ndim == 0:
+        if not C > 0:
+            raise ValueError(f"a scalar {name} is the variance σ² of every coordinate and must be positive, got {float(C)}")
+        return float(C) * np.eye(dim)
+    if C.ndim == 1:
+        if C.shape != (dim,):
+            raise ValueError(f"a vector {name} holds one variance per coordinate: it needs {dim} entries, got {C.shape[0]}")
+        if np.any(C <= 0):
+            raise ValueError(f"the variances in {name} must be positive, got {C.tolist()}")
+        return np.diag(C)
+    if C.shape != (dim, dim):
+        raise ValueError(
+            f"{name} must be a scalar variance, a length-{dim} vector of variances or a {dim}x{dim} matrix, "
+            f"got shape {C.shape}"
+        )
+    asym = float(np.max(np.abs(C - C.T)))
+    if asym > SYMMETRY_TOL * float(np.max(np.abs(C))):
+        raise ValueError(
+            f"the covariance matrix {name} must be symmetric, but max|C - Cᵀ| = {asym:.3g} for {C.tolist()}; "
+            "pass (C + C.T)/2 if the asymmetry is round-off"
+        )
+    C = 0.5 * (C + C.T)
+    eigenvalues = np.linalg.eigvalsh(C)
+    if not eigenvalues[0] > 0:
+        raise ValueError(
+            f"the covariance matrix {name} must be positive definite, but its eigenvalues are {eigenvalues.tolist()} "
+            f"for {C.tolist()}; every direction needs a positive variance"
+        )
+    return C

@@ -27,10 +27,10 @@ __all__ = ["simulate", "sample_gaussian"]
 def sample_gaussian(n: int, mean: Sequence[float] | float = 0.0, cov: Any = 1.0, dim: int = 1, seed: int | None = 0,
                     backend: str | None = None) -> Any:
     """``n`` samples of ``N(mean, cov)`` as an ``(n, dim)`` array."""
+    from ..core.validation import as_covariance
+
     xp = get_namespace(backend)
-    C = np.asarray(cov, dtype=float)
-    C = C * np.eye(dim) if C.ndim == 0 else (np.diag(C) if C.ndim == 1 else C)
-    chol = np.linalg.cholesky(C)
+    chol = np.linalg.cholesky(as_covariance(cov, dim))
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, dim)) @ chol.T + np.broadcast_to(np.asarray(mean, dtype=float), (dim,))
     return xp.asarray(x)

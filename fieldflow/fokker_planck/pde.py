@@ -38,9 +38,9 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core.backend import to_numpy
-from ..core.finite_volume import divergence, lower_cells, upper_cells
+from ..core.finite_volume import divergence, face_operator, two_point_fluxes
 from ..core.grids import Grid
-from ..potentials import Potential
+from ..potentials import Potential, potential_on_grid
 from ..core.problem import PDE
 
 __all__ = ["FokkerPlanck", "bernoulli"]
@@ -92,16 +92,7 @@ class FokkerPlanck(PDE):
         if not (np.isfinite(D) and D > 0):
             raise ValueError(f"the diffusion coefficient D must be positive and finite, got {D!r}")
         self.grid, self.potential = grid, V
-        xp = grid.xp
-        if isinstance(V, Potential):
-            values = V.on_grid(grid)
-        elif callable(V):
-            values = grid.evaluate(V)
-        else:
-            values = grid.asarray(V)
-        if not bool(xp.all(xp.isfinite(values))):
-            raise ValueError("V is not finite on the grid; it must be finite at every cell centre")
-        self._set_coefficients(values, D, mobility)
+        self._set_coefficients(potential_on_grid(grid, V), D, mobility)
 
     def _check_mobility(self, mobility: Any) -> tuple[float, ...] | None:
         if mobility is None:
@@ -123,47 +114,28 @@ class FokkerPlanck(PDE):
         logm = logm - xp.max(logm)
         self.log_rho_inf = logm - np.log(float(xp.sum(xp.exp(logm))) * grid.cell_volume)
         self.rho_inf = xp.exp(self.log_rho_inf)
-        # face coefficients per axis: flux/h = a_plus * mu_i - a_minus * mu_{i+1}
+        # two-point face coefficients per axis: J/h = c_lower * mu_i + c_upper * mu_{i+1}
         self._faces = []
         for axis, h in enumerate(grid.spacing):
             delta = xp.diff(values, axis=axis) / self.D
             weight = self.D / h**2 * (self.mobility[axis] if self.mobility else 1.0)
-            self._faces.append((weight * bernoulli(delta, xp), weight * bernoulli(-delta, xp)))
+            self._faces.append((weight * bernoulli(delta, xp), -(weight * bernoulli(-delta, xp))))
         self._L = None
 
     # ------------------------------------------------------------------ physics
     def _face_fluxes(self, mu: Any) -> list[Any]:
         """``J/h`` on the interior faces of each axis."""
-        d = self.grid.dim
-        return [ap * mu[lower_cells(axis, d)] - am * mu[upper_cells(axis, d)]
-                for axis, (ap, am) in enumerate(self._faces)]
+        return two_point_fluxes(mu, self._faces)
 
     def rhs(self, mu: Any, t: float) -> Any:
         # the stored face fluxes are J/h, so the divergence takes unit spacing
         return divergence(self._face_fluxes(mu), (1.0,) * self.grid.dim, self.grid.xp)
 
     def linear_operator(self, t: float = 0.0) -> Any:
-        """The sparse matrix ``L`` (CSR) with ``rhs(μ) = L μ`` (flattened in C order)."""
+        """The sparse matrix ``L`` (CSR, in the grid's sparse namespace) with ``rhs(μ) = L μ`` (flattened in C order)."""
         if self._L is None:
-            import scipy.sparse as sp
-
-            n = self.grid.size
-            index = np.arange(n).reshape(self.grid.shape)
-            rows, cols, vals = [], [], []
-            for axis, (ap, am) in enumerate(self._faces):
-                p = np.take(index, np.arange(self.grid.shape[axis] - 1), axis=axis).ravel()
-                q = np.take(index, np.arange(1, self.grid.shape[axis]), axis=axis).ravel()
-                a, b = to_numpy(ap).ravel(), to_numpy(am).ravel()
-                # cell p loses F = a mu_p - b mu_q, cell q gains it
-                rows += [p, p, q, q]
-                cols += [p, q, p, q]
-                vals += [-a, b, a, -b]
-            L = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
-            if self.grid.backend == "cupy":
-                import cupyx.scipy.sparse as csp
-
-                L = csp.csr_matrix(L)
-            self._L = L
+            # the stored coefficients hold 1/h already, as in rhs
+            self._L = face_operator(self.grid, self._faces, spacing=(1.0,) * self.grid.dim)
         return self._L
 
     def stable_dt(self, mu: Any = None, t: float = 0.0) -> float:

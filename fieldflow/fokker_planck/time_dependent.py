@@ -9,8 +9,11 @@ implicit steppers factorise ``I − c L(t)`` at each stage time.  Mass and posit
 the autonomous scheme (the matrix is an M-matrix at every ``t``); the KL divergence to the moving
 equilibrium ``e^{−V(·,t)/D(t)}`` need not decrease, so nothing is checked for monotonicity.
 
-The renormalised measures of the Polchinski flow solve such an equation, with a mobility that
-differs between axes (:mod:`fieldflow.polchinski.measure`).
+Example: a gradient flow in a time-dependent metric, ``∂_t σ = ½ Ċ_t ∂_x(σ ∂_x log(σ/π_t))`` for a
+moving target ``π_t`` (the renormalised measures of the Polchinski flow, see
+:ref:`conventions-polchinski`), is this equation with ``D(t) = Ċ_t/2`` and potential
+``V(·, t) = −(Ċ_t/2) log π_t``; on several sites the metric becomes the per-axis mobility
+``M(t) = diag(ċ_a/2)`` in Fourier coordinates (:mod:`fieldflow.polchinski.measure`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core.grids import Grid
-from ..potentials import Potential
+from ..potentials import potential_on_grid
 from .pde import FokkerPlanck
 
 __all__ = ["TimeDependentFokkerPlanck"]
@@ -64,16 +67,7 @@ class TimeDependentFokkerPlanck(FokkerPlanck):
         self._remember(0.0)
 
     def _values_at(self, t: float) -> tuple[Any, float, Any]:
-        V = self.V_of_t(t)
-        if isinstance(V, Potential):
-            values = V.on_grid(self.grid)
-        elif callable(V):
-            values = self.grid.evaluate(V)
-        else:
-            values = self.grid.asarray(V)
-        xp = self.grid.xp
-        if not bool(xp.all(xp.isfinite(values))):
-            raise ValueError(f"V(·, t) is not finite on the grid at t={t:g}")
+        values = potential_on_grid(self.grid, self.V_of_t(t), name=f"V(·, t={t:g})")
         D = float(self.D_of_t(t))
         if not (np.isfinite(D) and D > 0):
             raise ValueError(f"D(t) must be positive and finite, got {D!r} at t={t:g}")

@@ -1,6 +1,6 @@
 """The Landau collision kernel and the exact BKW solution for Maxwell molecules.
 
-The homogeneous Landau equation (DESIGN.md §6) in velocity dimension ``d ∈ {2, 3}``,
+The homogeneous Landau equation (:ref:`conventions-landau`) in velocity dimension ``d ∈ {2, 3}``,
 
 .. math::
 

@@ -3,7 +3,7 @@
 .. math::  W(\\theta) = \\sum_{k \\ge 0} c_k \\cos(k\\theta), \\qquad
            W'(\\theta) = -\\sum_{k \\ge 1} k\\, c_k \\sin(k\\theta).
 
-Convolutions follow DESIGN.md §3 (not normalised by :math:`2\\pi`):
+Convolutions follow :ref:`conventions-mckean-vlasov` (not normalised by :math:`2\\pi`):
 
 .. math::  (W * q)(\\theta) = \\int_{\\mathbb T} W(\\theta - \\varphi)\\, q(\\varphi)\\, d\\varphi .
 

@@ -1,6 +1,6 @@
 """The linearised McKean–Vlasov operator at a stationary state: Galerkin matrices and spectrum.
 
-At a stationary state ``q`` of ``∂t q = ½ q'' − K (q (W'*q))'`` (DESIGN.md §4) a mean-zero
+At a stationary state ``q`` of ``∂t q = ½ q'' − K (q (W'*q))'`` (:ref:`conventions-linearized-mckean-vlasov`) a mean-zero
 perturbation ``u`` evolves to first order by
 
 .. math::  L_q u = \\tfrac12 u'' - K\\big(q\\,(W'*u) + u\\,(W'*q)\\big)' .

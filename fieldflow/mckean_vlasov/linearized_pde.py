@@ -1,4 +1,4 @@
-"""The linearised McKean–Vlasov equation ``∂t u = L_q u`` at a stationary state (DESIGN.md §4).
+"""The linearised McKean–Vlasov equation ``∂t u = L_q u`` at a stationary state (:ref:`conventions-linearized-mckean-vlasov`).
 
 .. math::  \\partial_t u = L_q u = \\tfrac12 u'' - K\\big(q\\,(W'*u) + u\\,(W'*q)\\big)', \\qquad \\int u = 0 .
 

@@ -3,7 +3,7 @@
 .. math::  d\\theta_i = \\frac KN \\sum_{j=1}^N W'(\\theta_i - \\theta_j)\\,dt + dB_i ,
 
 whose empirical measure converges to the solution of
-``∂t q = ½ q'' − K (q (W'*q))'`` as ``N → ∞`` (DESIGN.md §3).  For ``W = Σ_k c_k cos kθ`` the
+``∂t q = ½ q'' − K (q (W'*q))'`` as ``N → ∞`` (:ref:`conventions-mckean-vlasov`).  For ``W = Σ_k c_k cos kθ`` the
 drift is computed through the empirical Fourier moments ``Z_k = (1/N) Σ_j e^{ikθ_j}``:
 
 .. math::  \\frac1N \\sum_j W'(\\theta_i - \\theta_j) = -\\sum_k k\\,c_k\\,

@@ -1,4 +1,4 @@
-"""McKean–Vlasov equation on the torus (DESIGN.md §3), pseudo-spectral in space, ETDRK4 in time.
+"""McKean–Vlasov equation on the torus (:ref:`conventions-mckean-vlasov`), pseudo-spectral in space, ETDRK4 in time.
 
 .. math::  \\partial_t q = \\tfrac12 q'' - K\\,\\big(q\\,(W' * q)\\big)'
            = \\big(q\\,\\partial_\\theta \\tfrac{\\delta F}{\\delta q}\\big)', \\qquad

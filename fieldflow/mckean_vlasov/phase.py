@@ -3,7 +3,7 @@
 Variational characterisation used here
 --------------------------------------
 With ``P(q) = ∫ q (W*q) − c_0 = Σ_k c_k |z_k|²`` (``z_k = ∫ e^{ikθ} q``) and the relative
-entropy ``H(q) = ∫ q log(2π q)``, the free energy of DESIGN.md §3 satisfies
+entropy ``H(q) = ∫ q log(2π q)``, the free energy of :ref:`conventions-mckean-vlasov` satisfies
 
 .. math::  F_K(q) - F_K(1/2\\pi) = \\tfrac12 H(q) - \\tfrac K2 P(q),
 

@@ -1,6 +1,6 @@
 """Stationary states of the McKean–Vlasov equation on the torus and their stability.
 
-Stationary states (DESIGN.md §3) solve the self-consistency equation
+Stationary states (:ref:`conventions-mckean-vlasov`) solve the self-consistency equation
 
 .. math::  q = \\frac{e^{2K\\,W*q}}{Z}, \\qquad Z = \\int_{\\mathbb T} e^{2K\\,W*q}.
 

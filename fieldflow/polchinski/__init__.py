@@ -1,4 +1,4 @@
-"""The Polchinski renormalisation flow on a lattice torus.
+"""The Polchinski renormalisation flow on a lattice torus (:ref:`conventions-polchinski`).
 
 * :mod:`~fieldflow.polchinski.lattice` — the torus ``Λ = (εℤ^d)/(Lℤ^d)`` and ``Δ_ε``;
 * :mod:`~fieldflow.polchinski.covariance` — covariance decompositions ``C_t`` as Fourier multipliers,

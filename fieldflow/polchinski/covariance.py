@@ -4,7 +4,7 @@ A translation-invariant symmetric matrix ``C`` on ``ℝ^Λ`` is diagonal in the 
 ``Ĉf(k) = c(k) f̂(k)`` with a real, even symbol ``c``.  It is a covariance (positive definite) iff
 ``c > 0``.  Applying ``C``, ``C^{1/2}`` or ``Ċ_t`` costs one real FFT and one inverse.
 
-Covariance decompositions ``C_t = ∫_0^t Ċ_s ds`` (DESIGN.md §5), with ``A = −Δ_ε + m²``:
+Covariance decompositions ``C_t = ∫_0^t Ċ_s ds`` (:ref:`conventions-polchinski`), with ``A = −Δ_ε + m²``:
 
 * :class:`PauliVillars`: ``C_t = (A + 1/t)^{-1}``, ``Ċ_t = (1 + tA)^{-2}``, ``C_∞ = A^{-1}``;
 * :class:`HeatKernel`: ``Ċ_t = e^{-tA}``, ``C_t = (1 − e^{-tA}) A^{-1}``, ``C_∞ = A^{-1}``;

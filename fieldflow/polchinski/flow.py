@@ -1,4 +1,4 @@
-"""The Polchinski semigroup ``P_{s,t}`` and the renormalised measures ``ν_t``.
+"""The Polchinski semigroup ``P_{s,t}`` and the renormalised measures ``ν_t`` (:ref:`conventions-polchinski`).
 
 .. math::
     P_{s,t}F(φ) = e^{V_t(φ)}\\, E_{C_t − C_s}\\big[e^{−V_s(φ+ζ)} F(φ+ζ)\\big], \\qquad

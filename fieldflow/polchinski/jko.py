@@ -1,6 +1,6 @@
 """The renormalised measures by JKO steps in the time-dependent metric of ``Ċ_t``.
 
-With ``Γ_t = C_∞ − C_t``, ``π_t = N(0, Γ_t/2)`` and ``F_t = ½ KL(·‖π_t)``, the scheme is
+With ``Γ_t = C_∞ − C_t``, ``π_t = N(0, Γ_t/2)`` and ``F_t = ½ KL(·‖π_t)`` (:ref:`conventions-polchinski`), the scheme is
 
 .. math:: σ_{k+1} = \\arg\\min_σ\\ F_{t_{k+1}}(σ) + \\frac{W_{2,Ċ_{t_{k+1}}}^2(σ, σ_k)}{2τ},
           \\qquad W_{2,Ċ}^2(σ, σ') = \\inf_{X∼σ, X'∼σ'} E\\big[(X − X')^{\\mathsf T} Ċ^{-1} (X − X')\\big],

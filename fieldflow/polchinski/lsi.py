@@ -2,7 +2,7 @@
 
 Convention: ``ν`` satisfies LSI(γ) if ``Ent_ν(F) ≤ (1/2γ) E_ν[|∇F|²/F]`` for all ``F > 0``; the
 Gaussian ``N(0, σ²)`` has ``γ = 1/σ²`` and Bakry–Émery gives ``γ = κ`` for ``Hess H ⪰ κ``.  In the
-``λ KL ≤ I`` convention of DESIGN.md, ``λ = 2γ``.  LSI(γ) implies the Poincaré inequality with
+``λ KL ≤ I`` convention of :ref:`conventions-log-sobolev`, ``λ = 2γ``.  LSI(γ) implies the Poincaré inequality with
 constant ``γ``, so ``γ ≤ gap``.
 
 **Multiscale Bakry–Émery criterion** (Bauerschmidt–Bodineau).  Let ``ν_0 ∝ e^{−V_0} N(0, C_∞)``.  If

@@ -1,6 +1,6 @@
 """The renormalised potential ``V_t(φ) = −log E_{C_t}[e^{−V_0(φ+ζ)}]`` by three back-ends.
 
-``e^{−V_t}`` is the Gaussian convolution of ``e^{−V_0}`` with covariance ``C_t`` (DESIGN.md §5).
+``e^{−V_t}`` is the Gaussian convolution of ``e^{−V_0}`` with covariance ``C_t`` (:ref:`conventions-polchinski`).
 
 ``"exact"``
     For quadratic ``V_0 = ½(φ, Qφ)``: ``V_t = ½(φ, Q(1 + C_tQ)^{-1}φ) + ½ log det(1 + C_tQ)``; for a

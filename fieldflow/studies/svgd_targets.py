@@ -60,7 +60,7 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
         if banana:
             alpha, beta = BANANA_ALPHA, 0.0
         else:
-            alpha, beta = best_v0(np.asarray(V.value(grid.points)), np.asarray(np.sum(grid.points**2, -1)))
+            alpha, beta = best_v0(np.asarray(V.on_grid(grid)), np.asarray(np.sum(grid.points**2, -1)))
         pde = ff.SVGDFlow(grid, V, kernel, alpha=alpha, beta=beta, allow_violation=banana)
         rho0 = ff.densities.gaussian(grid, mean=mean0, cov=0.5)
         times = [0.0, t_end / 4, t_end]

@@ -1,6 +1,6 @@
 """Mean-field SVGD with the Duncan kernel, and its local limit, as KL-dissipating finite volumes.
 
-The equation (DESIGN.md §2), with ``V0(x) = α|x|² + β ≤ V(x)`` and ``u = ρ e^{V}``:
+The equation (:ref:`conventions-svgd`), with ``V0(x) = α|x|² + β ≤ V(x)`` and ``u = ρ e^{V}``:
 
 .. math:: \\partial_t\\rho = \\nabla\\cdot\\big(u\\,e^{-V_0/2}\\; k * (e^{-V_0/2}\\nabla u)\\big),
           \\qquad \\frac{d}{dt}{\\rm KL}(\\rho\\|\\rho_\\infty) = -\\mathbb D^2
@@ -51,10 +51,10 @@ import numpy as np
 from ..core.backend import to_numpy
 from ..core.convolve import PaddedFourierMultiplier
 from ..core.validation import validate_density
-from ..core.finite_volume import divergence, lower_cells, upper_cells
+from ..core.finite_volume import divergence, face_operator, lower_cells, upper_cells
 from ..core.grids import Grid
 from .kernels import Kernel
-from ..potentials import Potential
+from ..potentials import Potential, potential_on_grid
 from ..core.problem import PDE
 from ..core.steppers.log_density import LogTRBDF2
 
@@ -116,25 +116,6 @@ def limited_log_mean(a: Any, b: Any, kappa: float, xp: Any = np) -> tuple[Any, .
     return M, Ma, Mb, S, Sa, Sb
 
 
-def _potential_values(grid: Grid, V: Any) -> Any:
-    xp = grid.xp
-    if isinstance(V, Potential):
-        values = V.value(grid.points)
-    elif callable(V):
-        values = V(grid.points)
-    else:
-        values = V
-    values = grid.asarray(values)
-    bad = ~xp.isfinite(values)
-    if bool(xp.any(bad)):
-        where = to_numpy(grid.points[bad])
-        raise ValueError(
-            f"V is not finite on {int(xp.sum(bad))} grid points (e.g. at x = {where[0].tolist()}); "
-            "V must be finite at every cell centre of the box"
-        )
-    return values
-
-
 class _DuncanFlow(PDE):
     """Common set-up of :class:`SVGDFlow` and :class:`LocalSVGDFlow`: target, ``V0``, face lattices, weights."""
 
@@ -155,7 +136,7 @@ class _DuncanFlow(PDE):
         self.alpha, self.beta = float(alpha), float(beta)
         self.allow_violation = bool(allow_violation)
         xp = grid.xp
-        self.V = _potential_values(grid, V)
+        self.V = potential_on_grid(grid, V)
         self.V0 = self.alpha * xp.sum(grid.points**2, axis=-1) + self.beta
         self.violation = self._check_v0(allow_violation)
         # discrete target, in the log domain
@@ -533,33 +514,20 @@ class LocalSVGDFlow(_DuncanFlow):
         return float(sum(xp.sum(g * g) for g in self._gradients(self.ratio(rho)))) * self.grid.cell_volume
 
     def jacobian(self, rho: Any, t: float) -> Any:
-        """The exact sparse Jacobian ``∂ rhs/∂ρ`` (CSR, C-order flattening)."""
-        import scipy.sparse as sp
+        """The exact sparse Jacobian ``∂ rhs/∂ρ`` (CSR in the grid's sparse namespace, C-order flattening).
 
-        grid = self.grid
+        The flux through each face depends on its two cells only, so the Jacobian is the two-point face
+        operator (:func:`~fieldflow.core.finite_volume.face_operator`) of the flux derivatives.
+        """
         r = self.ratio(rho)
-        n = grid.size
-        index = np.arange(n).reshape(grid.shape)
-        inv = to_numpy(self.inv_rho_inf)
-        rows, cols, vals = [], [], []
-        for a, ((L, dLa, dLb), w, h) in enumerate(zip(self._means(r, partials=True), self.face_weights, grid.spacing)):
+        coefficients = []
+        for a, ((L, dLa, dLb), w, h) in enumerate(zip(self._means(r, partials=True), self.face_weights, self.grid.spacing)):
             lo, hi = self._face_pairs(r, a)
+            inv_lo, inv_hi = self._face_pairs(self.inv_rho_inf, a)
             c = w * w / h
-            # F = -c L (hi - lo):  dF/dlo = -c (dLa (hi - lo) - L),  dF/dhi = -c (dLb (hi - lo) + L)
-            d_lo = to_numpy(-c * (dLa * (hi - lo) - L)).ravel() / h
-            d_hi = to_numpy(-c * (dLb * (hi - lo) + L)).ravel() / h
-            p = index[lower_cells(a, grid.dim)].ravel()
-            q = index[upper_cells(a, grid.dim)].ravel()
-            # rhs_p -= F/h, rhs_q += F/h; chain rule dr = inv dρ
-            rows += [p, p, q, q]
-            cols += [p, q, p, q]
-            vals += [-d_lo * inv.ravel()[p], -d_hi * inv.ravel()[q], d_lo * inv.ravel()[p], d_hi * inv.ravel()[q]]
-        J = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
-        if grid.backend == "cupy":
-            import cupyx.scipy.sparse as csp
-
-            J = csp.csr_matrix(J)
-        return J
+            # F = -c L (hi - lo):  dF/dlo = -c (dLa (hi - lo) - L),  dF/dhi = -c (dLb (hi - lo) + L); dr = dρ/ρ∞
+            coefficients.append((-c * (dLa * (hi - lo) - L) * inv_lo, -c * (dLb * (hi - lo) + L) * inv_hi))
+        return face_operator(self.grid, coefficients)
 
     def local_jacobian(self, rho: Any) -> Any:
         """The exact Jacobian (the flux is local), cached for repeated calls at one state."""

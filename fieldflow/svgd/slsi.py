@@ -1,6 +1,6 @@
 """Stein-log-Sobolev tools: the measured KL decay rate, the theorem's constant, the energy-dissipation identity.
 
-For mean-field SVGD (DESIGN.md §2) the Stein-log-Sobolev inequality ``λ KL(ρ‖ρ∞) ≤ 𝔻²(ρ)`` gives
+For mean-field SVGD (:ref:`conventions-svgd`) the Stein-log-Sobolev inequality ``λ KL(ρ‖ρ∞) ≤ 𝔻²(ρ)`` gives
 ``KL(t) ≤ e^{−λt} KL(0)``; Carrillo–Skrzeczkowski–Warnett prove it for ``V ≥ α|x|² + β`` and kernels
 with ``k̂(ξ) ≥ (1/C)(1 + |ξ|²)^{-1}``, with
 
