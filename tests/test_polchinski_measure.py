@@ -244,7 +244,7 @@ def test_measure_flow_phi4_two_sites_rescaled_at_second_order():
     errors, dens = [], []
     for n in (32, 64):
         pde = P.measure_flow(PHI4, dec, P.field_grid(2, n, 7.0), rescaled=True)
-        traj = ff.evolve(pde, pde.initial_density(), 2.0, save_times=TIMES, rtol=1e-6)
+        traj = ff.evolve(pde, pde.initial_density(), 2.0, save_times=TIMES, rtol=1e-5)
         errors.append([[abs(pde.expectation(f, traj.states[k + 1], t) - exact[k, j]) for j, f in enumerate(F)]
                        for k, t in enumerate(TIMES)])
         row = []
@@ -275,6 +275,22 @@ def test_measure_flow_phi4_two_sites_field_variable():
         errors.append([abs(pde.expectation(f, traj.states[-1], 0.25) - e) for f, e in zip(F, exact)])
     ratios = np.asarray(errors[0]) / np.asarray(errors[1])
     assert np.all((2.0 < ratios) & (ratios < 2.5)), ratios
+
+
+@pytest.mark.slow
+def test_measure_flow_three_sites_gaussian():
+    """Three sites, quadratic V_0 (ν_t Gaussian, covariance ((C_∞ − C_t)^{-1} + Q_t)^{-1} exactly), rescaled variable
+    on 14³ and 21³ cells: the covariance error at t = ½ falls by about (21/14)² = 2.25 (measured 2.15)."""
+    dec = P.PauliVillars(P.Lattice(3, 1, 1), 1.0)
+    V0 = P.phi4(0.0, 0.5)
+    exact = P.gaussian_measure_covariance(V0, dec, 0.5)
+    errors = []
+    for n in (14, 21):
+        pde = P.measure_flow(V0, dec, P.field_grid(3, n, 7.0), rescaled=True)
+        state = ff.evolve(pde, pde.initial_density(), 0.5, rtol=1e-4).states[-1]
+        C = np.array([[pde.expectation(lambda p: p[..., i] * p[..., j], state, 0.5) for j in range(3)] for i in range(3)])
+        errors.append(np.max(np.abs(C - exact)))
+    assert 1.9 < errors[0] / errors[1] < 2.6, errors
 
 
 # ---------------------------------------------------------------------------- long times
@@ -312,26 +328,26 @@ def test_field_variable_refuses_times_it_cannot_resolve():
 
 
 def test_quantile_jko_converges_to_nu_t_at_first_order():
-    """W₂ between the JKO quantiles and the quantiles of ν_t (definition, fine grid) at t = 1 and 2, and the E φ² error:
-    fitted order in τ in [0.9, 1.1] (N = 1600 quantiles keep the spatial error below 1e-4)."""
+    """W₂ between the JKO quantiles and the quantiles of ν_t (definition, fine grid) at t = 1 and 2, and the error of
+    E φ² against the same N-point quadrature of ν_t: fitted order in τ in [0.9, 1.1] (N = 1600 quantiles keep the
+    spatial error of the scheme, ≈1e-4 in W₂, well below the smallest τ-error)."""
     N = 1600
     m = (np.arange(N) + 0.5) / N
     grid = ff.Grid.box(8000, 4.0)
     x = to_np(grid.axes[0])
     exact = {t: density_quantiles(grid, definition_density(PHI4, PV1, t, x[:, None]), m) for t in (1.0, 2.0)}
-    m2 = dict(zip((1.0, 2.0), moment_ode(PHI4, PV1, [1.0, 2.0])[0]))
     taus = (0.1, 0.05, 0.025)
     w2 = {1.0: [], 2.0: []}
-    e2 = []
+    e2 = {1.0: [], 2.0: []}
     for tau in taus:
         traj = P.measure_flow_jko(PHI4, PV1, 2.0, tau, quantiles=N, save_every=0.5)
         for t in (1.0, 2.0):
             X = traj.states[int(np.argmin(np.abs(traj.times - t)))]
             w2[t].append(np.sqrt(np.mean((X - exact[t]) ** 2)))
-        e2.append(abs(traj["second_moment"][-1] - m2[2.0]))
+            e2[t].append(abs(np.mean(X**2) - np.mean(exact[t] ** 2)))
     for t in (1.0, 2.0):
         assert 0.9 < loglog_slope(taus, w2[t]) < 1.1, w2
-    assert 0.85 < loglog_slope(taus, e2) < 1.15, e2
+        assert 0.9 < loglog_slope(taus, e2[t]) < 1.1, e2
 
 
 def _exact_symbol(dec, q, t):
@@ -431,6 +447,8 @@ def test_bad_input_is_refused_clearly():
         P.measure_flow(lambda p: p, PV1, P.field_grid(1, 64, 5.0))
     with pytest.raises(ValueError, match="positive integer"):
         P.measure_flow_jko(PHI4, PV1, 1.0, 0.3)
+    with pytest.raises(TypeError, match="FieldPotential"):
+        P.measure_flow_jko(lambda p: p, PV1, 1.0, 0.1)
     with pytest.raises(ValueError, match="multiple of tau"):
         P.measure_flow_jko(PHI4, PV1, 1.0, 0.1, save_every=0.25)
     with pytest.raises(ValueError, match="quadratic V0"):

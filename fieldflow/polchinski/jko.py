@@ -341,8 +341,8 @@ def measure_flow_jko(V0: FieldPotential, decomposition: CovarianceDecomposition,
         ``t_end/tau`` must be an integer.
     method : {"auto", "quantile", "gaussian"}
         ``"quantile"``: one site, any ``V_0`` (:class:`QuantileJKO`); ``"gaussian"``: any lattice,
-        quadratic translation-invariant ``V_0`` (:class:`GaussianJKO`).  ``"auto"``: Gaussian for a
-        quadratic ``V_0`` on more than one site, quantiles on one site.
+        quadratic translation-invariant ``V_0`` (:class:`GaussianJKO`, exact per Fourier mode).
+        ``"auto"``: Gaussian for such a ``V_0``, quantiles otherwise.
     quantiles : int
         Number of quantiles ``N`` (``"quantile"``).
     save_every : float, optional
@@ -354,8 +354,11 @@ def measure_flow_jko(V0: FieldPotential, decomposition: CovarianceDecomposition,
         States: quantiles ``X_i`` at ``m_i = (i − ½)/N`` or the covariance symbols ``s(k)``; the
         diagnostics of the problem class.
     """
+    if not isinstance(V0, FieldPotential):
+        raise TypeError(f"V0 must be a FieldPotential (phi4, sine_gordon, QuadraticPotential), got {type(V0).__name__}")
     if method == "auto":
-        gaussian = V0.quadratic_form() is not None and decomposition.lattice.size > 1
+        Q = V0.quadratic_form()
+        gaussian = Q is not None and (isinstance(Q, FourierOperator) or np.ndim(Q) == 0)
         method = "gaussian" if gaussian else "quantile"
     if method == "gaussian":
         problem: Any = GaussianJKO(decomposition)

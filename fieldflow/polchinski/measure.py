@@ -6,7 +6,8 @@ With ``Γ_t = C_∞ − C_t`` and commuting (translation-invariant) covariances,
 .. math:: ∂_t ν = ½ ∇·\\big(Ċ_t (∇ν + 2ν Γ_t^{-1} φ)\\big) = ½ ∇·\\big(Ċ_t\\, ν\\, ∇ \\log(ν/π_t)\\big),
           \\qquad π_t = N(0, Γ_t/2),
 
-the gradient flow of ``F_t = ½ KL(·‖π_t)`` in the metric of ``Ċ_t`` (docs: *Polchinski flow*).
+the gradient flow of ``F_t = ½ KL(·‖π_t)`` in the metric of ``Ċ_t`` (:ref:`conventions-polchinski`;
+the derivation is on the Polchinski equations page).
 
 All covariances are diagonal in the real orthonormal Fourier basis ``U`` of the lattice
 (:func:`fourier_basis`), which does not depend on ``t``.  In the coordinates ``y = Uᵀφ`` the
