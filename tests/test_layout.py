@@ -45,8 +45,18 @@ def _imports(path: Path, top_level_only: bool = False) -> list[tuple[str, int]]:
             else:
                 module = node.module or ""
             out.append((module, node.lineno))
-            out += [(f"{module}.{alias.name}", node.lineno) for alias in node.names]  # submodules imported by name
+            # names imported from a package that are its submodules (``from . import particles``)
+            out += [(f"{module}.{alias.name}", node.lineno) for alias in node.names
+                    if _is_module(f"{module}.{alias.name}")]
     return out
+
+
+def _is_module(name: str) -> bool:
+    """Whether ``name`` (``fieldflow.…``) is a module or package of the source tree."""
+    if not name.startswith("fieldflow."):
+        return False
+    path = PACKAGE.parent.joinpath(*name.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
 
 
 def _sources(folder: Path) -> list[Path]:
