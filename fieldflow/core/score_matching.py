@@ -27,7 +27,9 @@ from .backend import namespace_of
 __all__ = ["ScoreModel", "fit_score", "centre_candidates", "ridge_candidates", "DEFAULT_CENTRES", "DEFAULT_RIDGES"]
 
 
+#: numbers of centres tried by cross-validation when ``n_centres="cv"``
 DEFAULT_CENTRES: tuple[int, ...] = (16, 32, 64, 128)
+#: ridge parameters tried by cross-validation when ``ridge="cv"``: 1e-4 … 10 in half decades
 DEFAULT_RIDGES: tuple[float, ...] = tuple(10.0 ** (k / 2) for k in range(-8, 3))  # 1e-4 … 10, half decades
 
 
