@@ -53,6 +53,12 @@ class ScoreModel:
         """Number of RBF centres (Nyström points)."""
         return int(self.centres.shape[0])
 
+    def __repr__(self) -> str:
+        ridge = "none" if self.ridge is None else f"{self.ridge:.3g}"
+        cv = "" if self.cv_loss is None else f", cv_loss={self.cv_loss:.4g}"
+        return (f"ScoreModel({self.n_centres} centres in {self.centres.shape[1]}D, bandwidth={self.bandwidth:.4g}, "
+                f"ridge={ridge}{cv}, {len(self.theta)} coefficients)")
+
     def _parts(self, v: Any) -> tuple[Any, Any, Any, Any]:
         xp = namespace_of(v)
         d = v.shape[1]
