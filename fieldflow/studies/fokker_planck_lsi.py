@@ -29,7 +29,7 @@ from . import _report as report
 
 TITLE = "Fokker–Planck: KL decay and measured log-Sobolev rates (convex, mixture, double well)"
 DEFAULT = True
-EXPECTED_SECONDS = (10, 60)
+EXPECTED_SECONDS = (5, 60)
 
 #: (label, key, V, initial mean, initial variance, t_end)
 CASES = [

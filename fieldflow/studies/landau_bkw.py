@@ -24,7 +24,7 @@ from . import _report as report
 
 TITLE = "Landau/BKW: grid order in 2D and 3D, blob error against N, score-based entropy decay"
 DEFAULT = True
-EXPECTED_SECONDS = (35, 600)
+EXPECTED_SECONDS = (30, 600)
 
 #: the grid scheme is second order; three grids give a fitted order within 10 %
 ORDER_RTOL = 0.1

@@ -33,7 +33,7 @@ from . import _report as report
 
 TITLE = "Landau/Coulomb 3D: bi-Maxwellian temperature relaxation, grid solver vs blob particles"
 DEFAULT = True
-EXPECTED_SECONDS = (25, 600)
+EXPECTED_SECONDS = (35, 510)
 
 TEMPERATURES = (1.3, 0.85, 0.85)
 GAMMA = -3.0

@@ -23,7 +23,7 @@ import numpy as np
 
 TITLE = "SVGD with the Duncan kernel: Gaussian, mixture and banana targets (grid vs particles, KL decay)"
 DEFAULT = True
-EXPECTED_SECONDS = (50, 900)
+EXPECTED_SECONDS = (90, 900)
 
 ELL, DT, BANANA_ALPHA = 1.0, 0.005, 0.4
 #: bandwidth of the Gaussian kernel of the particle-vs-grid MMD²
