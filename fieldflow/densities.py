@@ -17,8 +17,8 @@ __all__ = ["gaussian", "uniform", "from_function", "normalize", "validate_densit
 
 
 def normalize(grid: Grid, rho: Any) -> Any:
-    """``rho / grid.integrate(rho)`` after validating ``rho``."""
-    return validate_density(grid, rho, normalise=True)
+    """``rho / grid.integrate(rho)`` after validating ``rho`` (any positive mass, silently: that is its job)."""
+    return validate_density(grid, rho, normalise=True, mass_tol=None)
 
 
 def from_function(grid: Grid, func: Callable[[Any], Any]) -> Any:
@@ -39,7 +39,11 @@ def gaussian(grid: Grid, mean: float | Sequence[float] = 0.0, cov: Any = 1.0) ->
     Evaluated in the log domain, so tiny tails never underflow to NaN.
     """
     d = grid.dim
-    m = np.broadcast_to(np.asarray(mean, dtype=float), (d,))
+    m = np.atleast_1d(np.asarray(mean, dtype=float))
+    if m.ndim != 1 or m.size not in (1, d):
+        raise ValueError(f"mean must be a number or a length-{d} vector for this {d}D grid, got "
+                         f"{np.asarray(mean).tolist()} (shape {np.asarray(mean).shape})")
+    m = np.broadcast_to(m, (d,))
     P = grid.xp.asarray(np.linalg.inv(as_covariance(cov, d)))
     z = grid.points - grid.xp.asarray(m)
     logp = -0.5 * grid.xp.einsum("...i,ij,...j->...", z, P, z)

@@ -95,9 +95,13 @@ class Potential:
 
     def _check(self, x: Any) -> Any:
         if x.ndim < 1:
-            raise ValueError("points must have shape (..., d)")
+            raise ValueError(f"points must have shape (..., d) (the grid layout grid.points or particles (N, d)), "
+                             f"got a scalar")
         if self.dim is not None and x.shape[-1] != self.dim:
-            raise ValueError(f"{type(self).__name__} is defined in {self.dim}D but got points of dimension {x.shape[-1]}")
+            raise ValueError(
+                f"{self!r} is defined in {self.dim}D but got points of dimension {x.shape[-1]} (shape "
+                f"{tuple(x.shape)}); build it for {x.shape[-1]}D (e.g. dim={x.shape[-1]}, or a mean/means of length "
+                f"{x.shape[-1]}), or evaluate it on a {self.dim}D grid")
         return x
 
     def on_grid(self, grid: Grid) -> Any:
@@ -106,30 +110,53 @@ class Potential:
 
 
 class Quadratic(Potential):
-    """``V(x) = ½ (x − m)ᵀ Σ⁻¹ (x − m)``: the Gaussian target ``N(m, Σ)``; ``κ = 1/λ_max(Σ)``."""
+    """``V(x) = ½ (x − m)ᵀ Σ⁻¹ (x − m)``: the Gaussian target ``N(m, Σ)``; ``κ = 1/λ_max(Σ)``.
+
+    With a scalar ``cov`` and a scalar ``mean`` (and no ``dim``) it is isotropic and takes its dimension
+    from the points it is evaluated on — ``Quadratic(1.0)`` is the standard Gaussian on a grid of any
+    dimension.  A vector mean, a vector or matrix ``cov``, or ``dim=d`` fixes the dimension to ``d``.
+    """
 
     def __init__(self, cov: Any = 1.0, mean: float | Sequence[float] = 0.0, dim: int | None = None):
         mean_arr = np.atleast_1d(np.asarray(mean, dtype=float))
-        if dim is None:  # from the mean, else from the covariance's first axis (as_covariance checks the rest)
-            dim = mean_arr.size if mean_arr.size > 1 else _leading_length(cov)
-        self.dim = dim
-        self.mean = np.broadcast_to(mean_arr, (dim,)).copy()
-        self.cov = as_covariance(cov, dim)
+        if mean_arr.ndim != 1:
+            raise ValueError(f"mean must be a number or a vector, got an array of shape {np.asarray(mean).shape}")
+        if dim is None and mean_arr.size == 1 and np.ndim(to_numpy(cov)) == 0:
+            self.dim = None  # isotropic: any dimension
+            self.mean = mean_arr
+            self.cov = as_covariance(cov, 1)
+        else:
+            if dim is None:  # from the mean, else from the covariance's first axis (as_covariance checks the rest)
+                dim = mean_arr.size if mean_arr.size > 1 else _leading_length(cov)
+            if mean_arr.size not in (1, dim):
+                raise ValueError(f"mean has {mean_arr.size} entries but the potential is {dim}-dimensional; "
+                                 f"pass a scalar or a length-{dim} mean")
+            self.dim = int(dim)
+            self.mean = np.broadcast_to(mean_arr, (self.dim,)).copy()
+            self.cov = as_covariance(cov, self.dim)
         self.precision = np.linalg.inv(self.cov)
         self.hessian_lower_bound = float(np.linalg.eigvalsh(self.precision).min())
 
-    def gradient(self, x):
+    def _centred(self, x: Any) -> tuple[Any, Any]:
+        """``(x − m, Σ⁻¹)`` in the namespace of ``x`` (the isotropic case broadcast to the points' dimension)."""
         x = self._check(x)
         xp = namespace_of(x)
-        return (x - xp.asarray(self.mean)) @ xp.asarray(self.precision)
+        if self.dim is None:
+            return x - float(self.mean[0]), float(self.precision[0, 0])
+        return x - xp.asarray(self.mean), xp.asarray(self.precision)
+
+    def gradient(self, x):
+        z, P = self._centred(x)
+        return z * P if self.dim is None else z @ P
 
     def value(self, x):
-        x = self._check(x)
-        xp = namespace_of(x)
-        z = x - xp.asarray(self.mean)
-        return 0.5 * xp.sum((z @ xp.asarray(self.precision)) * z, axis=-1)
+        z, P = self._centred(x)
+        xp = namespace_of(z)
+        return 0.5 * xp.sum((z * P if self.dim is None else z @ P) * z, axis=-1)
 
     def __repr__(self) -> str:
+        if self.dim is None:
+            return f"Quadratic(mean={float(self.mean[0])}, cov={float(self.cov[0, 0])}, any dimension)"
         return f"Quadratic(mean={self.mean.tolist()}, cov={self.cov.tolist()})"
 
 
@@ -208,18 +235,23 @@ class Banana(Potential):
 
 
 class DoubleWell(Potential):
-    """``V(x) = h ((x₁/s)² − 1)² + ½ Σ_{i≥2} x_i²``: wells at ``x₁ = ±s`` separated by a barrier of height ``h``."""
+    """``V(x) = h ((x₁/s)² − 1)² + ½ Σ_{i≥2} x_i²``: wells at ``x₁ = ±s`` separated by a barrier of height ``h``.
 
-    def __init__(self, barrier: float = 1.0, separation: float = 1.0, dim: int = 1):
+    Takes its dimension from the points it is evaluated on unless ``dim`` fixes it.
+    """
+
+    def __init__(self, barrier: float = 1.0, separation: float = 1.0, dim: int | None = None):
         if barrier <= 0 or separation <= 0:
-            raise ValueError("barrier and separation must be positive")
-        self.h, self.s, self.dim = float(barrier), float(separation), int(dim)
+            raise ValueError(f"barrier and separation must be positive, got barrier={barrier}, separation={separation}")
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1):
+            raise ValueError(f"dim must be a positive integer or None (any dimension), got {dim!r}")
+        self.h, self.s, self.dim = float(barrier), float(separation), None if dim is None else int(dim)
 
     def value(self, x):
         x = self._check(x)
         xp = namespace_of(x)
         v = self.h * ((x[..., 0] / self.s) ** 2 - 1) ** 2
-        if self.dim > 1:
+        if x.shape[-1] > 1:
             v = v + 0.5 * xp.sum(x[..., 1:] ** 2, axis=-1)
         return v
 

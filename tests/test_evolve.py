@@ -122,7 +122,7 @@ def test_bad_evolve_arguments(problem, kwargs, message):
         ff.evolve(pde, rho0, **kwargs)
 
 
-def test_plot_returns_axes(problem):
+def test_plot_returns_the_figure(problem):
     pde, rho0 = problem
-    ax = ff.evolve(pde, rho0, 1.0, save_every=0.1).plot(["kl", "fisher"])
-    assert len(ax.get_lines()) == 2
+    fig = ff.evolve(pde, rho0, 1.0, save_every=0.1).plot(["kl", "fisher"])
+    assert len(fig.axes[0].get_lines()) == 2

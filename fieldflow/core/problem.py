@@ -2,7 +2,7 @@
 
 A :class:`PDE` knows its physics — right-hand side, free energy, dissipation, the structure
 it preserves — and nothing about time stepping, progress bars or storage, which live in
-:mod:`fieldflow.evolve`.  An equation implements:
+:mod:`fieldflow.core.evolve`.  An equation implements:
 
 * ``rhs(state, t)`` — ``∂t state``;
 * ``diagnostics(state, t)`` — a dict of floats (``mass``, ``free_energy``, ``kl``, ...);

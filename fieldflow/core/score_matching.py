@@ -27,7 +27,9 @@ from .backend import namespace_of
 __all__ = ["ScoreModel", "fit_score", "centre_candidates", "ridge_candidates", "DEFAULT_CENTRES", "DEFAULT_RIDGES"]
 
 
+#: numbers of centres tried by cross-validation when ``n_centres="cv"``
 DEFAULT_CENTRES: tuple[int, ...] = (16, 32, 64, 128)
+#: ridge parameters tried by cross-validation when ``ridge="cv"``: 1e-4 … 10 in half decades
 DEFAULT_RIDGES: tuple[float, ...] = tuple(10.0 ** (k / 2) for k in range(-8, 3))  # 1e-4 … 10, half decades
 
 
@@ -50,6 +52,12 @@ class ScoreModel:
     def n_centres(self) -> int:
         """Number of RBF centres (Nyström points)."""
         return int(self.centres.shape[0])
+
+    def __repr__(self) -> str:
+        ridge = "none" if self.ridge is None else f"{self.ridge:.3g}"
+        cv = "" if self.cv_loss is None else f", cv_loss={self.cv_loss:.4g}"
+        return (f"ScoreModel({self.n_centres} centres in {self.centres.shape[1]}D, bandwidth={self.bandwidth:.4g}, "
+                f"ridge={ridge}{cv}, {len(self.theta)} coefficients)")
 
     def _parts(self, v: Any) -> tuple[Any, Any, Any, Any]:
         xp = namespace_of(v)

@@ -18,21 +18,50 @@ import numpy as np
 
 from .backend import optional_import
 
-__all__ = ["Trajectory", "RateFit"]
+__all__ = ["Trajectory", "RateFit", "PreAsymptoticFitWarning", "DIAGNOSTIC_LABELS"]
+
+
+class PreAsymptoticFitWarning(UserWarning):
+    """A fitted rate whose window is not yet in the single-exponential regime (see :attr:`RateFit.pre_asymptotic`)."""
 
 
 @dataclass
 class RateFit:
-    """Least-squares fit ``log y(t) ≈ log C − rate · t`` over ``window``."""
+    """Least-squares fit ``log y(t) ≈ log C − rate · t`` over ``window``.
+
+    ``half_rates`` are the rates fitted separately to the first and the second half of the window's
+    samples: for a single exponential they agree; when they differ (a faster mode not yet gone, or a
+    transient) the window is *pre-asymptotic* and ``rate`` is not the asymptotic rate.
+    """
 
     rate: float
     prefactor: float
     window: tuple[float, float]
     r_squared: float
     points: int
+    half_rates: tuple[float, float] = (float("nan"), float("nan"))
+    #: relative difference of ``half_rates`` above which the window counts as pre-asymptotic
+    drift_tol: float = 0.05
 
     def __float__(self) -> float:
         return self.rate
+
+    @property
+    def drift(self) -> float:
+        """``|rate(first half) − rate(second half)| / |rate|`` (NaN when a half has fewer than 3 samples)."""
+        a, b = self.half_rates
+        return abs(a - b) / abs(self.rate) if self.rate != 0 else float("nan")
+
+    @property
+    def pre_asymptotic(self) -> bool:
+        """Whether the two halves of the window give rates differing by more than ``drift_tol``."""
+        return bool(self.drift > self.drift_tol)
+
+    def __repr__(self) -> str:
+        flag = ", PRE-ASYMPTOTIC" if self.pre_asymptotic else ""
+        return (f"RateFit(rate={self.rate:.6g}, window=[{self.window[0]:.4g}, {self.window[1]:.4g}], "
+                f"R²={self.r_squared:.5f}, points={self.points}, half rates {self.half_rates[0]:.4g}/"
+                f"{self.half_rates[1]:.4g}{flag})")
 
 
 @dataclass
@@ -76,7 +105,7 @@ class Trajectory:
         return bool(self.info.get("interrupted", False))
 
     def fit_exponential_rate(self, name: str, window: tuple[float, float] | None = None,
-                             full: bool = False) -> float | RateFit:
+                             full: bool = False, drift_tol: float = 0.05) -> float | RateFit:
         """Fit ``y(t) ≈ C e^{−rate t}`` to diagnostic ``name`` by least squares on ``log y``.
 
         Parameters
@@ -87,8 +116,21 @@ class Trajectory:
             Time window of the fit.  Default: the asymptotic regime — the samples after ``log y`` has
             covered half of its total decrease, above the round-off floor ``1e-12·y(0)``.
         full : bool
-            Return a :class:`RateFit` (rate, prefactor, window, R², number of points) instead of the rate.
+            Return a :class:`RateFit` (rate, prefactor, window, R², number of points, rates of the
+            window's two halves) instead of the rate.
+        drift_tol : float
+            If the rates fitted to the first and the second half of the window differ by more than
+            this fraction of the rate, the window is pre-asymptotic (a faster mode has not decayed yet,
+            and the rate is not the asymptotic one): a :class:`PreAsymptoticFitWarning` says so and
+            suggests running longer or moving the window.
+
+        Returns
+        -------
+        float or RateFit
+            The rate (units: 1/time), or the whole fit with ``full=True``.
         """
+        import warnings
+
         t, y = self["t"], self[name]
         ok = np.isfinite(y) & (y > 0)
         if window is None:
@@ -101,12 +143,22 @@ class Trajectory:
             sel = ok & (t >= window[0]) & (t <= window[1])
         if sel.sum() < 3:
             raise ValueError(f"fewer than 3 positive samples of {name!r} in the fit window; run longer or save more often")
-        slope, intercept = np.polyfit(t[sel], np.log(y[sel]), 1)
-        pred = slope * t[sel] + intercept
-        resid = np.log(y[sel]) - pred
-        ss_tot = np.sum((np.log(y[sel]) - np.log(y[sel]).mean()) ** 2)
+        ts, logy = t[sel], np.log(y[sel])
+        slope, intercept = np.polyfit(ts, logy, 1)
+        resid = logy - (slope * ts + intercept)
+        ss_tot = np.sum((logy - logy.mean()) ** 2)
         r2 = 1 - np.sum(resid**2) / ss_tot if ss_tot > 0 else 1.0
-        fit = RateFit(float(-slope), float(np.exp(intercept)), (float(t[sel][0]), float(t[sel][-1])), float(r2), int(sel.sum()))
+        half = ts.size // 2
+        halves = tuple(float(-np.polyfit(ts[s], logy[s], 1)[0]) if ts[s].size >= 3 else float("nan")
+                       for s in (slice(0, half + 1), slice(half, None)))
+        fit = RateFit(float(-slope), float(np.exp(intercept)), (float(ts[0]), float(ts[-1])), float(r2),
+                      int(sel.sum()), halves, drift_tol)
+        if fit.pre_asymptotic:
+            warnings.warn(
+                f"the fit of {name!r} on t in [{fit.window[0]:.4g}, {fit.window[1]:.4g}] looks pre-asymptotic: its "
+                f"halves decay at rates {halves[0]:.4g} and {halves[1]:.4g} (differ by {fit.drift:.0%} > "
+                f"{drift_tol:.0%}), so rate {fit.rate:.4g} is not yet the asymptotic rate; run longer or fit a "
+                "later window", PreAsymptoticFitWarning, stacklevel=2)
         return fit if full else fit.rate
 
     # ------------------------------------------------------------------ I/O
@@ -168,10 +220,47 @@ class Trajectory:
         return xr.Dataset(data, coords=coords, attrs={k: str(v) for k, v in self.info.items() if k != "axes"})
 
     # ------------------------------------------------------------------ plots
-    def plot(self, names: Sequence[str] | str = ("kl",), ax: Any = None, logy: bool = True, **kwargs: Any) -> Any:
-        """Plot diagnostics against time (semilog by default); returns the matplotlib axes."""
-        from ..plotting import plot_series
+    def plot(self, names: Sequence[str] | str = ("kl",), ax: Any = None, logy: bool = True,
+             path: str | Path | None = None, **kwargs: Any) -> Any:
+        """Plot diagnostics against time (semilog by default) and return the matplotlib ``Figure``.
+
+        Axes are labelled with the quantities' names (:data:`DIAGNOSTIC_LABELS`, e.g. ``"kl"`` →
+        ``KL(ρ‖ρ∞)``); ``path`` saves the figure there (PNG, PDF, … by suffix).  In a script, either pass
+        ``path=`` or call ``matplotlib.pyplot.show()`` to see it.  ``ax`` draws into an existing axes;
+        other keywords go to ``Axes.plot``.
+        """
+        from ..plotting import plot_series, save_figure
 
         if isinstance(names, str):
             names = [names]
-        return plot_series(self["t"], {n: self[n] for n in names}, ax=ax, logy=logy, **kwargs)
+        labels = {n: DIAGNOSTIC_LABELS.get(n, n) for n in names}
+        ax = plot_series(self["t"], {labels[n]: self[n] for n in names}, ax=ax, logy=logy, **kwargs)
+        ax.set_ylabel(", ".join(labels.values()))
+        fig = ax.figure
+        if path is not None:
+            save_figure(fig, path, close=False)
+        return fig
+
+    def __repr__(self) -> str:
+        """One line: number and shape of the states, time span, diagnostics, stepper and steps."""
+        shape = tuple(self.states[0].shape) if self.states else ()
+        span = f"t in [{self.times[0]:.4g}, {self.times[-1]:.4g}]" if len(self.times) else "no states"
+        names = [k for k in self.diagnostics if k != "t"]
+        diag = f"{len(self.diagnostics['t'])} samples of {', '.join(names[:6])}{', ...' if len(names) > 6 else ''}"
+        info = ", ".join(f"{k}={self.info[k]}" for k in ("method", "steps", "status") if k in self.info)
+        return f"Trajectory({len(self.states)} states of shape {shape}, {span}; diagnostics: {diag}" + \
+            (f"; {info})" if info else ")")
+
+
+#: Readable names of the diagnostics the equations report (used for axis labels and legends).
+DIAGNOSTIC_LABELS = {
+    "kl": "KL(ρ‖ρ∞)",
+    "fisher": "relative Fisher information I(ρ‖ρ∞)",
+    "dissipation": "dissipation −dF/dt",
+    "free_energy": "free energy F(ρ)",
+    "mass": "mass ∫ρ dx",
+    "entropy": "entropy H = ∫f log f dv",
+    "energy": "kinetic energy ½∫|v|²f dv",
+    "r1": "order parameter r₁",
+    "r2": "order parameter r₂",
+}

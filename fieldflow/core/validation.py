@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -9,14 +10,40 @@ import numpy as np
 from .backend import to_numpy
 from .grids import Grid
 
-__all__ = ["validate_density", "as_covariance"]
+__all__ = ["validate_density", "as_covariance", "RenormalisedDensityWarning", "MASS_TOL"]
 
 #: ``max|C − Cᵀ|`` allowed, relative to ``max|C|``, before a covariance matrix counts as non-symmetric
 SYMMETRY_TOL = 1e-10
 
 
-def validate_density(grid: Grid, rho: Any, name: str = "density", normalise: bool = False) -> Any:
+#: relative mass error ``|∫ρ − 1|`` above which renormalising a density warns: larger than the quadrature
+#: error of a normalised density on a resolved grid, so it means the input was not normalised
+MASS_TOL = 1e-4
+
+
+class RenormalisedDensityWarning(UserWarning):
+    """A density handed to a solver did not have mass 1 and was divided by its mass."""
+
+
+def validate_density(grid: Grid, rho: Any, name: str = "density", normalise: bool = False,
+                     mass_tol: float | None = MASS_TOL) -> Any:
     """Check that ``rho`` is an admissible density on ``grid`` and return it as a float grid array.
+
+    Parameters
+    ----------
+    grid : Grid
+        The grid ``rho`` lives on.
+    rho : array
+        Values at the grid points, shape ``grid.shape``.
+    name : str
+        How messages call ``rho``.
+    normalise : bool
+        Divide by the mass ``grid.integrate(rho)``.  If the mass is off 1 by more than ``mass_tol``
+        (relative), a :class:`~fieldflow.core.validation.RenormalisedDensityWarning` says so: the solver then evolves ``rho/mass``,
+        not what was passed.
+    mass_tol : float or None
+        Tolerance of that warning; ``None`` renormalises silently (for inputs that are unnormalised by
+        design, as in :func:`fieldflow.densities.normalize`).
 
     Raises
     ------
@@ -50,6 +77,11 @@ def validate_density(grid: Grid, rho: Any, name: str = "density", normalise: boo
     if not mass > 0:
         raise ValueError(f"{name} has zero mass; it cannot be normalised to a probability density")
     if normalise:
+        if mass_tol is not None and abs(float(mass) - 1.0) > mass_tol:
+            warnings.warn(
+                f"{name} has mass {float(mass):.6g}, not 1: it is divided by its mass, so the run starts from a "
+                f"density {1 / float(mass):.4g} times the one given; normalise it first "
+                "(ff.densities.normalize(grid, rho)) to make this explicit", RenormalisedDensityWarning, stacklevel=3)
         arr = arr / mass
     return arr
 
