@@ -105,7 +105,10 @@ def test_evolve_function_is_not_shadowed_by_its_module():
 
     import fieldflow as ff
 
+    import sys
+
     importlib.import_module("fieldflow.core.evolve")
+    sys.modules.pop("fieldflow.evolve", None)  # so that the old path is imported (and warns) afresh
     with pytest.warns(DeprecationWarning, match="fieldflow.core.evolve"):
         importlib.import_module("fieldflow.evolve")  # the 0.1 path of the module
     assert callable(ff.evolve) and ff.evolve.__module__ == "fieldflow.core.evolve"
