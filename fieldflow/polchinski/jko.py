@@ -22,13 +22,12 @@ Hessian and a backtracking line search that keeps the ``X_i`` increasing.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
 
 from ..core.backend import to_numpy
-from ..core.grids import Grid
+from ..core.jko import density_quantiles, jko_step
 from .flow import FieldSpaceFlow
 
 __all__ = ["PotentialPath", "jko_step", "jko_quantiles", "density_quantiles"]
@@ -72,56 +71,6 @@ class PotentialPath:
         return s(x, nu)
 
 
-def jko_step(Y: np.ndarray, V: Callable[[np.ndarray, int], np.ndarray], step: float, tol: float = 1e-12,
-             max_iter: int = 100) -> np.ndarray:
-    """One JKO step on quantiles: ``argmin_X G(X)`` (module docstring) with ``step = τ Ċ_t``.
-
-    ``V(x, ν)`` returns the ``ν``-th derivative of the potential.  Newton's method on the
-    tridiagonal Hessian, started from ``Y``; stops when the Newton decrement is below ``tol``.
-    """
-    from scipy.linalg import solve_banded
-
-    X = np.array(Y, dtype=float)
-    if np.any(np.diff(X) <= 0):
-        raise ValueError("the quantiles must be strictly increasing")
-
-    def energy(Z):
-        d = np.diff(Z)
-        if np.any(d <= 0):
-            return math.inf
-        return -np.sum(np.log(d)) + np.sum(V(Z, 0)) + np.sum((Z - Y) ** 2) / (2 * step)
-
-    G = energy(X)
-    for _ in range(max_iter):
-        d = np.diff(X)
-        inv, inv2 = 1.0 / d, 1.0 / d**2
-        grad = V(X, 1) + (X - Y) / step
-        grad[:-1] += inv
-        grad[1:] -= inv
-        diag = V(X, 2) + 1.0 / step
-        diag[:-1] += inv2
-        diag[1:] += inv2
-        ab = np.zeros((3, X.size))
-        ab[0, 1:] = -inv2
-        ab[1] = diag
-        ab[2, :-1] = -inv2
-        dx = solve_banded((1, 1), ab, -grad)
-        decrement = -float(grad @ dx)
-        if decrement < 0:
-            raise FloatingPointError("the JKO functional is not convex here; reduce τ (τ Ċ_t inf V_t'' > −1 is needed)")
-        if decrement <= tol * max(1.0, abs(G)):
-            return X
-        alpha = 1.0
-        while True:
-            Xn = X + alpha * dx
-            Gn = energy(Xn)
-            if Gn <= G - 1e-4 * alpha * decrement or alpha < 1e-12:
-                break
-            alpha *= 0.5
-        X, G = Xn, Gn
-    raise FloatingPointError(f"the JKO step did not converge in {max_iter} Newton iterations")
-
-
 def jko_quantiles(V: Callable[[float, np.ndarray, int], np.ndarray], metric: Callable[[float], float],
                   X0: np.ndarray, tau: float, t_end: float, t0: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Iterate the JKO scheme with time-dependent potential and metric from ``t0`` to ``t_end``.
@@ -152,12 +101,3 @@ def jko_quantiles(V: Callable[[float, np.ndarray, int], np.ndarray], metric: Cal
             raise ValueError(f"the metric Ċ_t must be positive, got {c!r} at t={t:g}")
         X.append(jko_step(X[-1], lambda x, nu, _t=t: V(_t, x, nu), tau * c))
     return times, np.asarray(X)
-
-
-def density_quantiles(grid: Grid, rho: Any, m: np.ndarray) -> np.ndarray:
-    """Quantiles ``F^{-1}(m)`` of a cell-centred 1D density (piecewise-constant, so the CDF is piecewise linear)."""
-    from ..core.metrics import grid_cdf
-
-    faces, cdf = grid_cdf(grid, rho)
-    keep = np.concatenate([[True], np.diff(cdf) > 0])
-    return np.interp(m, cdf[keep], faces[keep])
