@@ -37,8 +37,17 @@ def history_path(path: str | Path) -> Path:
     return path.with_name(path.name + ".history")
 
 
+def _encode(record: dict[str, Any]) -> np.ndarray:
+    """JSON as UTF-8 bytes (a ``uint8`` array: a NumPy string array would store 4 bytes per character)."""
+    return np.frombuffer(json.dumps(record, default=str).encode(), dtype=np.uint8)
+
+
+def _decode(array: np.ndarray) -> dict[str, Any]:
+    return json.loads(array.tobytes().decode())
+
+
 def _header(fh: Any, record: dict[str, Any]) -> None:
-    np.lib.format.write_array(fh, np.array(json.dumps(record)), allow_pickle=False)
+    np.lib.format.write_array(fh, _encode(record), allow_pickle=False)
 
 
 class CheckpointWriter:
@@ -79,13 +88,14 @@ class CheckpointWriter:
     def write(self, traj: Trajectory, live: dict[str, Any], meta: dict[str, Any]) -> None:
         """Append the new history, then atomically replace the live file (``live``: arrays; ``meta``: JSON)."""
         size = self._append(traj)
-        meta = {**meta, "history_bytes": size, "states": self.states_written, "rows": self.rows_written,
-                "info": traj.info}
+        # the grid's axes are the problem's (restored from it on resume): not rewritten at every checkpoint
+        info = {key: value for key, value in traj.info.items() if key != "axes"}
+        meta = {**meta, "history_bytes": size, "states": self.states_written, "rows": self.rows_written, "info": info}
         arrays = {name: to_numpy(value) for name, value in live.items()}
         if traj.weights is not None:
             arrays["weights"] = traj.weights
         tmp = self.path.with_name(self.path.name + ".tmp.npz")
-        np.savez(tmp, meta=np.array(json.dumps(meta, default=str)), **arrays)
+        np.savez(tmp, meta=_encode(meta), **arrays)
         tmp.replace(self.path)
 
 
@@ -99,7 +109,7 @@ def load_checkpoint(path: str | Path) -> tuple[Trajectory, dict[str, np.ndarray]
             raise ValueError(f"{path} is not a checkpoint of this version of fieldflow.evolve (no metadata); "
                              "start the run again")
         arrays = {name: data[name] for name in data.files}
-    meta = json.loads(str(arrays.pop("meta")))
+    meta = _decode(arrays.pop("meta"))
     traj = Trajectory(info=meta["info"])
     traj.weights = arrays.pop("weights", None)
     history, size = history_path(path), int(meta["history_bytes"])
@@ -108,7 +118,7 @@ def load_checkpoint(path: str | Path) -> tuple[Trajectory, dict[str, np.ndarray]
                          f"({size} bytes); start the run again")
     with open(history, "rb") as fh:
         while fh.tell() < size:
-            record = json.loads(str(np.lib.format.read_array(fh, allow_pickle=False)))
+            record = _decode(np.lib.format.read_array(fh, allow_pickle=False))
             if record["record"] == "state":
                 state = np.lib.format.read_array(fh, allow_pickle=False)
                 extras = {name: np.lib.format.read_array(fh, allow_pickle=False) for name in record["extras"]}

@@ -452,5 +452,5 @@ def _resume(path: Path, problem: Problem, stepper: Stepper, state: Any, fresh: T
     stepper.restore_state(meta["stepper"])
     for key in ("interrupted", "status"):
         saved.info.pop(key, None)
-    saved.info.update(method=stepper.name)
+    saved.info = {**fresh.info, **saved.info, "method": stepper.name}
     return live, t, steps, float(meta["dt_next"]), saved, (int(meta["states"]), int(meta["rows"]))

@@ -422,6 +422,8 @@ class ScoreLandau(_LandauParticles):
     ``d log f_i/dt = −∇·u(v_i)``; ``dissipation`` ``½Σ_{ij} w_i w_j (s_i − s_j)·A_{ij}(s_i − s_j)`` (``= −dH/dt``).
     """
 
+    extras = ("log_f",)
+
     def __init__(self, dim: int, gamma: float = 0.0, C: float | None = None,
                  n_centres: int | Sequence[int] = DEFAULT_CENTRES, bandwidth: float | None = None,
                  ridge: float | str | Sequence[float] = "cv", folds: int = 5, method: str = "heun",

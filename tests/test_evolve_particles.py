@@ -1,4 +1,5 @@
-"""The particle time loop: Ctrl-C keeps the run, checkpoints resume bit-for-bit, wrong checkpoints are refused."""
+"""Particle systems through the one time loop: Ctrl-C keeps the run, checkpoints resume bit-for-bit (the
+transported extras and the random generator's state included), wrong checkpoints are refused."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import pytest
 import fieldflow as ff
 from fieldflow.landau import BKW
 from fieldflow.landau.particles import BlobLandau, ScoreLandau
-from fieldflow.core.particle_loop import integrate_particles
 
 
 def _blob():
@@ -31,20 +31,20 @@ def _interrupt_after(obj, calls: int) -> None:
 
 def test_ctrl_c_keeps_the_run_and_the_checkpoint_resumes_bit_for_bit(tmp_path):
     blob, f0 = _blob()
-    full = blob.run(f0, 0.2, dt=0.02, save_times=[0.1])
+    full = ff.evolve(blob, f0, 0.2, dt=0.02, save_times=[0.1])
     assert full.info["status"] == "done" and full.info["steps"] == 10
 
     stopped, f0 = _blob()
     # lipschitz() makes 4 evaluations, each Heun step 2: the 11th call is inside step 4
     _interrupt_after(stopped, 4 + 2 * 3 + 1)
     path = tmp_path / "blob.npz"
-    part = stopped.run(f0, 0.2, dt=0.02, save_times=[0.1], checkpoint=path)
+    part = ff.evolve(stopped, f0, 0.2, dt=0.02, save_times=[0.1], checkpoint=path)
     assert part.info["status"] == "interrupted" and part.info["steps"] == 3
     np.testing.assert_allclose(part.times, [0.0, 0.06])
     assert path.exists()
 
     resumed, f0 = _blob()
-    rest = resumed.run(f0, 0.2, dt=0.02, save_times=[0.1], resume=path)
+    rest = ff.evolve(resumed, f0, 0.2, dt=0.02, save_times=[0.1], resume=path)
     assert rest.info["status"] == "done"
     np.testing.assert_allclose(rest.times, [0.0, 0.06, 0.1, 0.2])
     np.testing.assert_array_equal(rest.states[-1], full.states[-1])
@@ -55,38 +55,40 @@ def test_ctrl_c_keeps_the_run_and_the_checkpoint_resumes_bit_for_bit(tmp_path):
 def test_score_method_checkpoints_the_transported_log_density(tmp_path):
     exact = BKW(2)
     v0 = exact.sample(300, 0.5, seed=4)
-    logf0 = np.log(exact.density(v0, 0.5))
+    state0 = ff.Particles(v0, extras={"log_f": np.log(exact.density(v0, 0.5))})
     kwargs = dict(save_times=[0.1])
-    full = ScoreLandau(2, 0.0).run(v0, logf0, 0.2, 0.05, **kwargs)
+    full = ff.evolve(ScoreLandau(2, 0.0), state0, 0.2, dt=0.05, **kwargs)
     path = tmp_path / "score.npz"
     stopped = ScoreLandau(2, 0.0)
     _interrupt_after(stopped, 4 + 2 * 2 + 1)
-    part = stopped.run(v0, logf0, 0.2, 0.05, checkpoint=path, **kwargs)
+    part = ff.evolve(stopped, state0, 0.2, dt=0.05, checkpoint=path, **kwargs)
     assert part.info["steps"] == 2
-    rest = ScoreLandau(2, 0.0).run(v0, logf0, 0.2, 0.05, resume=path, **kwargs)
+    rest = ff.evolve(ScoreLandau(2, 0.0), state0, 0.2, dt=0.05, resume=path, **kwargs)
     np.testing.assert_array_equal(rest.states[-1], full.states[-1])
+    np.testing.assert_array_equal(rest.extras["log_f"][-1], full.extras["log_f"][-1])
     assert rest["entropy"][-1] == full["entropy"][-1]
 
 
 def test_resume_refuses_another_problem(tmp_path):
     blob, f0 = _blob()
     path = tmp_path / "blob.npz"
-    blob.run(f0, 0.04, dt=0.02, checkpoint=path)
+    ff.evolve(blob, f0, 0.04, dt=0.02, checkpoint=path)
     other = BlobLandau(blob.grid, 0.0, epsilon=0.5)
     with pytest.raises(ValueError, match="another problem"):
-        other.run(f0, 0.1, dt=0.02, resume=path)
+        ff.evolve(other, f0, 0.1, dt=0.02, resume=path)
     with pytest.raises(ValueError, match="time step"):
-        BlobLandau(blob.grid, 0.0).run(f0, 0.1, dt=0.01, resume=path)
+        ff.evolve(BlobLandau(blob.grid, 0.0), f0, 0.1, dt=0.01, resume=path)
     with pytest.raises(ValueError, match="no checkpoint"):
-        blob.run(f0, 0.1, dt=0.02, resume=tmp_path / "missing.npz")
+        ff.evolve(blob, f0, 0.1, dt=0.02, resume=tmp_path / "missing.npz")
     with pytest.raises(ValueError, match="needs checkpoint"):
-        integrate_particles(np.zeros((2, 2)), np.ones(2), 1.0, 0.5, lambda v, h: v, lambda v: {"x": 0.0}, resume=True)
+        ff.evolve(ff.fokker_planck.Langevin(ff.potentials.Quadratic(1.0)), np.zeros((2, 1)), 1.0, dt=0.5, seed=0,
+                  resume=True)
 
 
 def test_progress_bar_does_not_change_the_result():
     blob, f0 = _blob()
-    a = blob.run(f0, 0.04, dt=0.02, progress=True)
-    b = blob.run(f0, 0.04, dt=0.02, progress=False)
+    a = ff.evolve(blob, f0, 0.04, dt=0.02, progress=True)
+    b = ff.evolve(blob, f0, 0.04, dt=0.02, progress=False)
     np.testing.assert_array_equal(a.states[-1], b.states[-1])
 
 
@@ -95,7 +97,8 @@ def test_svgd_particles_resume_bit_for_bit(tmp_path, monkeypatch):
 
     x0 = np.random.default_rng(1).standard_normal((40, 1))
     V, kernel = ff.potentials.Quadratic(1.0), ff.svgd.Bessel(1.0)
-    times, full = psvgd.simulate(x0, V, kernel, 0.5, t_end=0.1, dt=0.01, save_times=[0.05])
+    problem = psvgd.SVGDParticles(V, kernel, 0.5)
+    full = ff.evolve(problem, x0, 0.1, dt=0.01, save_times=[0.05])
     original, count = psvgd.velocity, [0]
 
     def interrupted(*args):
@@ -106,26 +109,25 @@ def test_svgd_particles_resume_bit_for_bit(tmp_path, monkeypatch):
 
     path = tmp_path / "svgd.npz"
     monkeypatch.setattr(psvgd, "velocity", interrupted)
-    part_times, _ = psvgd.simulate(x0, V, kernel, 0.5, t_end=0.1, dt=0.01, save_times=[0.05], checkpoint=path)
-    np.testing.assert_allclose(part_times, [0.03])
+    part = ff.evolve(problem, x0, 0.1, dt=0.01, save_times=[0.05], checkpoint=path)
+    np.testing.assert_allclose(part.times[1:], [0.03])
     monkeypatch.setattr(psvgd, "velocity", original)
-    rest_times, rest = psvgd.simulate(x0, V, kernel, 0.5, t_end=0.1, dt=0.01, save_times=[0.05], resume=path)
-    np.testing.assert_allclose(times, [0.05, 0.1])
-    np.testing.assert_allclose(rest_times, [0.03, 0.05, 0.1])
-    np.testing.assert_array_equal(rest[-1], full[-1])
+    rest = ff.evolve(problem, x0, 0.1, dt=0.01, save_times=[0.05], resume=path)
+    np.testing.assert_allclose(full.times[1:], [0.05, 0.1])
+    np.testing.assert_allclose(rest.times[1:], [0.03, 0.05, 0.1])
+    np.testing.assert_array_equal(rest.final, full.final)
     with pytest.raises(ValueError, match="another problem"):
-        psvgd.simulate(x0, V, kernel, 0.7, t_end=0.1, dt=0.01, resume=path)
+        ff.evolve(psvgd.SVGDParticles(V, kernel, 0.7), x0, 0.1, dt=0.01, resume=path)
 
 
 def test_stochastic_particles_resume_the_same_random_stream(tmp_path, monkeypatch):
     """Langevin and interacting oscillators: the generator state is checkpointed, so resuming after a Ctrl-C
     reproduces the uninterrupted run exactly."""
-    from fieldflow.fokker_planck import langevin
-    from fieldflow.mckean_vlasov import particles as interacting
+    from fieldflow.fokker_planck import Langevin, langevin
 
     V = ff.potentials.Quadratic(1.0)
     x0 = langevin.sample_gaussian(50, mean=1.0, cov=0.25, dim=1, seed=3)
-    _, full = langevin.simulate(V, x0, 0.1, 0.01, seed=5)
+    full = ff.evolve(Langevin(V), x0, 0.1, dt=0.01, seed=5)
     calls = [0]
     original = V.gradient
 
@@ -137,21 +139,28 @@ def test_stochastic_particles_resume_the_same_random_stream(tmp_path, monkeypatc
 
     path = tmp_path / "langevin.npz"
     monkeypatch.setattr(V, "gradient", gradient)
-    times, _ = langevin.simulate(V, x0, 0.1, 0.01, seed=5, checkpoint=path)
-    np.testing.assert_allclose(times, [0.05])
+    part = ff.evolve(Langevin(V), x0, 0.1, dt=0.01, seed=5, checkpoint=path)
+    np.testing.assert_allclose(part.times[1:], [0.05])
     monkeypatch.setattr(V, "gradient", original)
-    _, rest = langevin.simulate(V, x0, 0.1, 0.01, seed=5, resume=path)
-    np.testing.assert_array_equal(rest[-1], full[-1])
+    rest = ff.evolve(Langevin(V), x0, 0.1, dt=0.01, seed=5, resume=path)
+    np.testing.assert_array_equal(rest.final, full.final)
+    with pytest.raises(ValueError, match="another problem"):  # another seed is another random stream
+        ff.evolve(Langevin(V), x0, 0.1, dt=0.01, seed=6, resume=path)
 
     W, theta0 = ff.mckean_vlasov.kuramoto(), np.linspace(0.0, 6.0, 40)
-    _, full = interacting.simulate(W, 1.5, theta0, 0.2, 0.02, seed=2)
+    oscillators = ff.mckean_vlasov.Oscillators(W, 1.5)
+    full = ff.evolve(oscillators, theta0, 0.2, dt=0.02, seed=2)
     path = tmp_path / "kuramoto.npz"
-    interacting.simulate(W, 1.5, theta0, 0.1, 0.02, seed=2, checkpoint=path)  # a run that stopped at t = 0.1
-    _, rest = interacting.simulate(W, 1.5, theta0, 0.2, 0.02, seed=2, resume=path)
-    np.testing.assert_array_equal(rest[-1], full[-1])
+    ff.evolve(oscillators, theta0, 0.1, dt=0.02, seed=2, checkpoint=path)  # a run that stopped at t = 0.1
+    rest = ff.evolve(oscillators, theta0, 0.2, dt=0.02, seed=2, resume=path)
+    np.testing.assert_array_equal(rest.final, full.final)
 
 
 def test_a_generator_without_state_cannot_be_checkpointed(tmp_path):
+    class Stateless:
+        def standard_normal(self, shape):
+            return np.zeros(shape)
+
     with pytest.raises(ValueError, match="cannot checkpoint the random generator"):
-        integrate_particles(np.zeros((2, 1)), np.ones(2), 1.0, 0.5, lambda v, h: v, lambda v: {},
-                            checkpoint=tmp_path / "x.npz", rng=object())
+        ff.evolve(ff.fokker_planck.Langevin(ff.potentials.Quadratic(1.0)), np.zeros((2, 1)), 1.0, dt=0.5,
+                  seed=Stateless(), checkpoint=tmp_path / "x.npz")
