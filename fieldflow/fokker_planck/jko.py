@@ -36,6 +36,9 @@ __all__ = ["QuantileJKO"]
 class QuantileJKO(StepMap):
     """1D Fokker–Planck flow by JKO steps on ``N`` quantiles (see the module docstring).
 
+    The state is the increasing array of quantiles ``X`` (shape ``(N,)``, ``N ≥ 2``); diagnostics
+    ``free_energy`` (``F_N``), ``mean``, ``variance``.
+
     Parameters
     ----------
     V : Potential
@@ -45,9 +48,6 @@ class QuantileJKO(StepMap):
         Diffusion coefficient (> 0).
     tol : float
         Newton tolerance on the decrement, relative to ``max(1, |G|)``.
-
-    The state is the increasing array of quantiles ``X`` (shape ``(N,)``, ``N ≥ 2``); diagnostics
-    ``free_energy`` (``F_N``), ``mean``, ``variance``.
     """
 
     monotone = "free_energy"

@@ -44,15 +44,15 @@ def sample_gaussian(n: int, mean: Sequence[float] | float = 0.0, cov: Any = 1.0,
 class Langevin(ParticleSystem):
     """Overdamped Langevin particles ``dX = −∇V(X) dt + √(2D) dB`` (a stochastic particle system).
 
+    The state is an ``(N, d)`` array (or :class:`~fieldflow.core.problem.Particles`); diagnostics: ``mass``,
+    per axis ``mean_a`` and ``variance_a``.  Default stepper ``"euler-maruyama"``.
+
     Parameters
     ----------
     V : Potential
         The confining potential (``ρ∞ ∝ e^{−V/D}``).
     D : float
         Diffusion coefficient (> 0).
-
-    The state is an ``(N, d)`` array (or :class:`~fieldflow.core.problem.Particles`); diagnostics: ``mass``,
-    per axis ``mean_a`` and ``variance_a``.  Default stepper ``"euler-maruyama"``.
     """
 
     default_method = "euler-maruyama"

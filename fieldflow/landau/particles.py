@@ -400,6 +400,10 @@ class BlobLandau(_LandauParticles):
 class ScoreLandau(_LandauParticles):
     """Score-based particle method (Huang–Wang) with the closed-form score model of :func:`fit_score`.
 
+    The state is :class:`~fieldflow.core.problem.Particles` with the extra ``"log_f"`` (``log f0`` at the
+    particles).  Diagnostics: moments; ``entropy`` ``Σ_i w_i log f_i`` with ``log f_i`` transported by
+    ``d log f_i/dt = −∇·u(v_i)``; ``dissipation`` ``½Σ_{ij} w_i w_j (s_i − s_j)·A_{ij}(s_i − s_j)`` (``= −dH/dt``).
+
     Parameters
     ----------
     dim : {2, 3}
@@ -416,10 +420,6 @@ class ScoreLandau(_LandauParticles):
     method : {"heun", "midpoint", "euler"}
         The default stepper, as for :class:`BlobLandau`.  The score is fitted at the start of every step and
         frozen over it.
-
-    The state is :class:`~fieldflow.core.problem.Particles` with the extra ``"log_f"`` (``log f0`` at the
-    particles).  Diagnostics: moments; ``entropy`` ``Σ_i w_i log f_i`` with ``log f_i`` transported by
-    ``d log f_i/dt = −∇·u(v_i)``; ``dissipation`` ``½Σ_{ij} w_i w_j (s_i − s_j)·A_{ij}(s_i − s_j)`` (``= −dH/dt``).
     """
 
     extras = ("log_f",)

@@ -77,16 +77,16 @@ def drift(theta: Any, W: Fourier, K: float) -> Any:
 class Oscillators(ParticleSystem):
     """``N`` interacting oscillators ``dθ_i = (K/N) Σ_j W'(θ_i − θ_j) dt + dB_i`` on the torus (stochastic).
 
+    The state is the array of angles ``(N,)`` (``N ≥ 2``); positions are wrapped to ``[0, 2π)`` after each step.
+    Diagnostics: ``mass`` and the order parameters ``r1, r2, …`` (``|Z_k|``, ``k ≤ max(2, max mode)``), as for
+    :class:`~fieldflow.mckean_vlasov.McKeanVlasov`.  Default stepper ``"euler-maruyama"``.
+
     Parameters
     ----------
     W : Fourier
         The interaction (e.g. :func:`~fieldflow.mckean_vlasov.kuramoto`).
     K : float
         The coupling (> 0).
-
-    The state is the array of angles ``(N,)`` (``N ≥ 2``); positions are wrapped to ``[0, 2π)`` after each step.
-    Diagnostics: ``mass`` and the order parameters ``r1, r2, …`` (``|Z_k|``, ``k ≤ max(2, max mode)``), as for
-    :class:`~fieldflow.mckean_vlasov.McKeanVlasov`.  Default stepper ``"euler-maruyama"``.
     """
 
     default_method = "euler-maruyama"

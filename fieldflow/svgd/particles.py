@@ -96,6 +96,9 @@ def velocity(x: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 0
 class SVGDParticles(ParticleSystem):
     """Particle SVGD with the Duncan kernel: ``dX_i/dt = v_i`` (:func:`velocity`), a deterministic particle system.
 
+    The state is an ``(N, d)`` array (or :class:`~fieldflow.core.problem.Particles`); default stepper
+    ``"forward-euler"`` (``"heun"`` for second order).
+
     Parameters
     ----------
     V : Potential
@@ -106,9 +109,6 @@ class SVGDParticles(ParticleSystem):
         ``V0 = α|x|² + β`` of the Duncan weight ``a = e^{V − V0/2}`` (``α > 0``).
     memory_bytes, self_radius : optional
         Block size bound of the pair sum; radius of the self-interaction ball of singular kernels.
-
-    The state is an ``(N, d)`` array (or :class:`~fieldflow.core.problem.Particles`); default stepper
-    ``"forward-euler"`` (``"heun"`` for second order).
     """
 
     def __init__(self, V: Potential, kernel: Kernel, alpha: float, beta: float = 0.0, memory_bytes: int = 2**27,
