@@ -164,3 +164,45 @@ def test_a_generator_without_state_cannot_be_checkpointed(tmp_path):
     with pytest.raises(ValueError, match="cannot checkpoint the random generator"):
         ff.evolve(ff.fokker_planck.Langevin(ff.potentials.Quadratic(1.0)), np.zeros((2, 1)), 1.0, dt=0.5,
                   seed=Stateless(), checkpoint=tmp_path / "x.npz")
+
+
+class _Aging(ff.ParticleSystem):
+    """Particles at rest that carry their age, ``d age/dt = 1``: the extras machinery on its own."""
+
+    extras = ("age",)
+    conserved = ("mass",)
+
+    def drift(self, state, t):
+        return np.zeros_like(state.x)
+
+    def extra_rates(self, state, t):
+        return {"age": np.ones(state.x.shape[0])}
+
+    def diagnostics(self, state, t):
+        return {**super().diagnostics(state, t), "mean_age": float(state.weights @ state.extras["age"])}
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".h5"])
+def test_particle_trajectory_keeps_weights_and_extras_on_disk(tmp_path, suffix):
+    if suffix == ".h5":
+        pytest.importorskip("h5py")
+    x0, w = np.arange(6.0).reshape(3, 2), np.array([0.2, 0.3, 0.5])
+    traj = ff.evolve(_Aging(), ff.Particles(x0, w, {"age": np.array([0.0, 1.0, 2.0])}), 1.0, dt=0.125,
+                     save_every=0.5)
+    np.testing.assert_allclose(traj.extras["age"][-1], [1.0, 2.0, 3.0], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(traj["mean_age"], [1.3, 1.8, 2.3])
+    np.testing.assert_array_equal(traj.weights, w)
+    back = ff.Trajectory.load(traj.save(tmp_path / f"aging{suffix}"))
+    np.testing.assert_array_equal(back.weights, w)
+    np.testing.assert_array_equal(back.extras["age"][1], traj.extras["age"][1])
+    np.testing.assert_array_equal(back.final, x0)
+    assert back.info["kind"] == "particles"
+
+
+def test_particle_trajectory_to_xarray():
+    pytest.importorskip("xarray")
+    V = ff.potentials.Quadratic(1.0)
+    traj = ff.evolve(ff.fokker_planck.Langevin(V), np.zeros((5, 1)), 0.2, dt=0.1, seed=0)
+    ds = traj.to_xarray()
+    assert ds["particles"].shape == (2, 5, 1) and ds["weights"].shape == (5,)
+    assert "variance_0" in ds and repr(V) in str(ds.attrs["equation"])
