@@ -330,7 +330,8 @@ def evolve(
     # save schedule
     targets = _save_targets(t_end, save_every, save_times)
     if equal_steps:
-        clock: Any = _EqualClock(h, sorted({int(round(s / h)) for s in targets} - set(range(steps + 1))))
+        n = step_count(t_end, h)
+        clock: Any = _EqualClock(h, sorted({k for k in (int(round(s / h)) for s in targets) if steps < k <= n}))
     else:
         clock = _LandingClock(targets[(targets > t + 1e-14) & (targets <= t_end)])
 

@@ -35,7 +35,20 @@ What every problem provides (:class:`Problem`)
   ``requires`` when the stepper is chosen.
 
 A step map implements only ``step(state, t, dt)`` besides these; this is all a new scheme of that kind
-(e.g. a JKO step with a time-dependent metric) has to write.
+(e.g. a JKO step with a time-dependent metric) has to write::
+
+    class MyScheme(StepMap):
+        monotone = "free_energy"            # flags: conserved = (), positive = False by default
+
+        def validate(self, state0): ...     # -> the array evolve starts from (ValueError otherwise)
+        def step(self, state, t, dt): ...   # -> the state at t + dt
+        def diagnostics(self, state, t): ...  # -> {"free_energy": ..., ...}
+        def describe(self): ...             # -> {"problem": "MyScheme", parameters...}
+
+    traj = fieldflow.evolve(MyScheme(...), state0, t_end, dt=tau)   # ceil(t_end/tau) equal steps
+
+Its diagnostics are recorded after every step (``diagnostics_every = 1``) unless the class or ``evolve`` says
+otherwise; the state is an array (or :class:`Particles`).
 
 Capabilities
 ------------
