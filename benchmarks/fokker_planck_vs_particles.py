@@ -56,7 +56,7 @@ def particle_run(eps: float, seed: int = 0) -> tuple[int, float, float, float]:
     dt = 1.0 / np.ceil(4.0 / eps)
     x0 = langevin.sample_gaussian(n, mean=M0, cov=V0, dim=1, seed=seed)
     t0 = time.perf_counter()
-    _, (x1,) = langevin.simulate(Quadratic(1.0), x0, 1.0, dt, seed=seed)
+    x1 = ff.evolve(langevin.Langevin(Quadratic(1.0)), x0, 1.0, dt=dt, seed=seed).final
     wall = time.perf_counter() - t0
     grid = ff.Grid.box(n=4096, extent=7.0)
     exact = norm.pdf(np.asarray(grid.axes[0]), M1, np.sqrt(V1))

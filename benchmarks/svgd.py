@@ -115,7 +115,7 @@ def grid_vs_particles():
         speed = float(np.max(np.linalg.norm(psvgd.velocity(x0, V2, KERNEL, ALPHA), axis=1)))
         dt = T / np.ceil(T / min(0.005, 0.2 / speed))
         t0 = time.perf_counter()
-        _, xs = psvgd.simulate(x0, V2, KERNEL, ALPHA, t_end=T, dt=dt)
+        xs = ff.evolve(psvgd.SVGDParticles(V2, KERNEL, ALPHA), x0, T, dt=dt).states
         wall = time.perf_counter() - t0
         part_pts.append((marginal_w1(fine, ref, xs[-1]), wall))
         print(f"[particles] N={N}: W1 {part_pts[-1][0]:.2e} in {wall:.2f} s (dt {dt:.2g})")

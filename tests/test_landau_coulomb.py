@@ -149,7 +149,7 @@ def test_coulomb_blob_and_grid_temperature_curves_agree_after_the_blob_correctio
     f0 = ff.densities.gaussian(blob.grid, 0.0, T3)
     v, w = blob.initial_particles(f0)
     blob_error = abs(particle_anisotropy_rate(v, w, blob.velocity(v, w)) / anisotropy_rate(T3, -3, 1.0, 0.8) - 1)
-    run = blob.run(f0, t_end, dt=0.5)
+    run = ff.evolve(blob, f0, t_end, dt=0.5)
     Tblob = run["temperature_0"][-1]
 
     exact, smoothed = closure_relaxation(T3, -3.0, 1.0, [t_end]), closure_relaxation(T3, -3.0, 1.0, [t_end], 0.8)

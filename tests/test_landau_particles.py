@@ -35,7 +35,7 @@ def test_blob_midpoint_conserves_energy_without_correction():
     grid = ff.Grid.box(14, 7.0, dim=2)
     blob = BlobLandau(grid, 0.0, method="midpoint")
     f0 = BKW(2).density(grid.points, 0.5)
-    run = blob.run(f0, 0.2, dt=0.02, save_times=[0.1])
+    run = ff.evolve(blob, f0, 0.2, dt=0.02, save_times=[0.1])
     assert np.max(np.abs(run["energy"] - run["energy"][0])) < 1e-13
     assert np.all(np.diff(run["entropy"]) < 0)
 
@@ -176,7 +176,8 @@ def test_score_method_entropy_decay_against_bkw():
     t0, t1, n = 0.5, 0.8, 1200
     v0 = exact.sample(n, t0, seed=2)
     method = ScoreLandau(2, 0.0, n_centres=32, ridge=1e-2)
-    run = method.run(v0, np.log(exact.density(v0, t0)), t1 - t0, dt=0.05, save_times=[0.15])
+    v0 = ff.Particles(v0, extras={"log_f": np.log(exact.density(v0, t0))})
+    run = ff.evolve(method, v0, t1 - t0, dt=0.05, save_times=[0.15])
     e = 1e-4
     for t, state, dis in zip(t0 + run.times, run.states, run["dissipation"]):
         s = exact.score(state, t)
@@ -184,7 +185,7 @@ def test_score_method_entropy_decay_against_bkw():
         rate = -(exact.entropy(t + e) - exact.entropy(t - e)) / (2 * e)
         assert abs(dis / rate - 1) <= 1.5 * (2 * np.sqrt(delta) + delta), (t, dis, rate, delta)
     # entropy transported along trajectories: within 5 Monte Carlo standard errors of the exact H(t)
-    se = np.std(np.log(exact.density(v0, t0))) / math.sqrt(n)
+    se = np.std(v0.extras["log_f"]) / math.sqrt(n)
     for t, H in zip(t0 + run.times, run["entropy"]):
         assert abs(H - exact.entropy(t)) < 5 * se + 0.02, (t, H, exact.entropy(t))
     assert max(np.max(np.abs(run[f"momentum_{a}"] - run[f"momentum_{a}"][0])) for a in range(2)) < 1e-14
@@ -196,15 +197,18 @@ def test_particle_bad_input():
     blob = BlobLandau(grid)
     good = BKW(2).density(grid.points, 0.5)
     with pytest.raises(ValueError, match="negative"):
-        blob.run(good - 1.0, 0.1, 0.01)
+        ff.evolve(blob, good - 1.0, 0.1, dt=0.01)
     with pytest.raises(ValueError, match="unstable"):
-        blob.run(good, 10.0, 5.0)
+        ff.evolve(blob, good, 10.0, dt=5.0)
     method = ScoreLandau(2)
     v = BKW(2).sample(50, 0.5)
     with pytest.raises(ValueError, match="NaN"):
-        method.run(np.where(np.arange(50)[:, None] == 3, np.nan, v), np.zeros(50), 0.1, 0.01)
+        ff.evolve(method, ff.Particles(np.where(np.arange(50)[:, None] == 3, np.nan, v), extras={"log_f": np.zeros(50)}),
+                  0.1, dt=0.01)
     with pytest.raises(ValueError, match="shape"):
-        method.run(v[:, :1], np.zeros(50), 0.1, 0.01)
+        ff.evolve(method, ff.Particles(v[:, :1], extras={"log_f": np.zeros(50)}), 0.1, dt=0.01)
+    with pytest.raises(ValueError, match="log_f"):
+        ff.evolve(method, v, 0.1, dt=0.01)
     with pytest.raises(ValueError, match="method"):
         BlobLandau(grid, method="rk4")
 

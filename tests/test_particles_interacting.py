@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
+import fieldflow as ff
 from fieldflow.mckean_vlasov.interactions import kuramoto, kuramoto_daido
-from fieldflow.mckean_vlasov.particles import drift, moments, order_parameter_std, simulate
+from fieldflow.mckean_vlasov.particles import Oscillators, drift, moments, order_parameter_std
 from fieldflow.mckean_vlasov import free_energy_minimizer
 
 
@@ -41,7 +42,7 @@ def test_empirical_order_parameter_matches_mean_field(K, N):
     state = free_energy_minimizer(W, K)
     rng = np.random.default_rng(11)
     theta0 = rng.vonmises(0.0, 2.0, N) if K > 1 else rng.uniform(0, 2 * np.pi, N)
-    _, snapshots = simulate(W, K, theta0, t_end=40.0, dt=0.01, seed=N, save_times=np.arange(10.0, 40.0, 0.5))
+    snapshots = ff.evolve(Oscillators(W, K), theta0, 40.0, dt=0.01, seed=N, save_times=np.arange(10.0, 40.0, 0.5)).states[1:]
     empirical = np.mean([abs(np.mean(np.exp(1j * th))) for th in snapshots])
     sigma = order_parameter_std(W, K, state.moments, N)
     assert abs(empirical - state.r) <= 3 * sigma, (empirical, state.r, sigma)
@@ -52,10 +53,12 @@ def test_empirical_order_parameter_matches_mean_field(K, N):
 def test_bad_input():
     theta = np.zeros(10)
     with pytest.raises(ValueError, match="coupling K"):
-        simulate(kuramoto(), 0.0, theta, 1.0, 0.1)
-    with pytest.raises(ValueError, match="dt and t_end"):
-        simulate(kuramoto(), 1.0, theta, 1.0, -0.1)
+        Oscillators(kuramoto(), 0.0)
+    with pytest.raises(ValueError, match="dt must be positive"):
+        ff.evolve(Oscillators(kuramoto(), 1.0), theta, 1.0, dt=-0.1)
     with pytest.raises(ValueError, match="1D array"):
-        simulate(kuramoto(), 1.0, np.zeros((3, 2)), 1.0, 0.1)
+        ff.evolve(Oscillators(kuramoto(), 1.0), np.zeros((3, 2)), 1.0, dt=0.1)
     with pytest.raises(ValueError, match="Fourier"):
-        simulate(np.cos, 1.0, theta, 1.0, 0.1)
+        Oscillators(np.cos, 1.0)
+    with pytest.raises(ValueError, match="save_times"):
+        ff.evolve(Oscillators(kuramoto(), 1.0), theta, 1.0, dt=0.1, save_times=[-0.5])

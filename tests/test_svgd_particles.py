@@ -61,8 +61,8 @@ def test_particles_converge_to_the_pde_solution_at_rate_one_over_n():
     ns, w1 = [50, 100, 200, 400], []
     for n in ns:
         x0 = norm.ppf((np.arange(n) + 0.5) / n, loc=1.0, scale=np.sqrt(0.5))[:, None]
-        _, xs = psvgd.simulate(x0, Q1, kernel, alpha, t_end=T, dt=0.01, method="heun")
-        w1.append(ff.metrics.w1_samples_to_grid(g, rho_T, xs[-1]))
+        x_T = ff.evolve(psvgd.SVGDParticles(Q1, kernel, alpha), x0, T, dt=0.01, method="heun").final
+        w1.append(ff.metrics.w1_samples_to_grid(g, rho_T, x_T))
     slope = loglog_slope(ns, w1)
     assert -1.1 < slope < -0.9, (w1, slope)
 
@@ -80,8 +80,8 @@ def test_2d_singular_kernel_particles_approach_the_grid_density():
     mmd = []
     for n in (64, 512):
         x0 = sample_gaussian(n, mean=[1.0, 0.0], cov=0.5, dim=2, seed=1)
-        _, xs = psvgd.simulate(x0, V, kernel, alpha, t_end=T, dt=0.01)
-        mmd.append(ff.metrics.mmd_gaussian(g, rho_T, xs[-1], bandwidth=0.5))
+        x_T = ff.evolve(psvgd.SVGDParticles(V, kernel, alpha), x0, T, dt=0.01).final
+        mmd.append(ff.metrics.mmd_gaussian(g, rho_T, x_T, bandwidth=0.5))
     assert mmd[1] < mmd[0] / 4, mmd
 
 
@@ -91,4 +91,6 @@ def test_bad_particle_input():
     with pytest.raises(ValueError, match="kernel/grid mismatch"):
         psvgd.velocity(np.zeros((5, 1)), Q1, ff.svgd.Bessel(1.0, dim=2), 0.5)
     with pytest.raises(ValueError, match="method"):
-        psvgd.simulate(np.zeros((5, 1)), Q1, ff.svgd.Bessel(1.0), 0.5, t_end=1.0, dt=0.1, method="rk4")
+        ff.evolve(psvgd.SVGDParticles(Q1, ff.svgd.Bessel(1.0), 0.5), np.zeros((5, 1)), 1.0, dt=0.1, method="rk4")
+    with pytest.raises(ValueError, match="kernel/grid mismatch"):
+        ff.evolve(psvgd.SVGDParticles(Q1, ff.svgd.Bessel(1.0, dim=2), 0.5), np.zeros((5, 1)), 1.0, dt=0.1)

@@ -8,10 +8,12 @@ module                 what
 ``convolve``           FFT convolutions with a kernel or a Fourier multiplier (periodic, zero-padded)
 ``finite_volume``      face slices, two-point face fluxes and their sparse operator, the discrete divergence
 ``validation``         checks of user input (densities, covariances) with messages that say what to change
-``problem``            :class:`~fieldflow.core.problem.PDE`, the contract between an equation and ``evolve``
-``steppers``           explicit, implicit, exponential steppers in one registry
-``evolve``             the one time loop
-``particle_loop``      the time loop of particle methods
+``problem``            the contract between a problem and ``evolve``: ``PDE``, ``ParticleSystem``, ``StepMap``
+``steppers``           explicit, implicit, exponential, particle and step-map steppers in one registry
+``evolve``             the one time loop (grids, particles, step maps)
+``checkpoint``         checkpoints of ``evolve``: live state rewritten, history appended
+``jko``                one JKO step on quantiles (1D), by Newton's method
+``particle_loop``      deprecated call shapes of the former particle loop
 ``trajectory``         results of a run: snapshots, diagnostics, I/O, rate fits
 ``sweep``              parameter sweeps over processes or a Dask cluster
 ``metrics``            distances and moments of densities and samples

@@ -2,9 +2,11 @@
 
 A :class:`Trajectory` holds host (NumPy) copies of the saved states, the diagnostics as
 time series (``traj["kl"]`` with times ``traj["t"]``), and ``info`` about the run (equation
-parameters, stepper, steps, wall time, whether it was interrupted).  It saves to ``.npz``
-(always) or ``.h5`` (with the ``io`` extra), converts to an ``xarray.Dataset``, fits
-exponential rates and plots its diagnostics.
+parameters, stepper, steps, wall time, whether it was interrupted).  For particle systems the
+states are the particle positions, ``weights`` their (constant) weights and ``extras`` the
+per-particle arrays they carry, one per saved state.  It saves to ``.npz`` (always) or ``.h5``
+(with the ``io`` extra), converts to an ``xarray.Dataset``, fits exponential rates and plots its
+diagnostics.
 """
 
 from __future__ import annotations
@@ -66,17 +68,25 @@ class RateFit:
 
 @dataclass
 class Trajectory:
-    """Times, snapshots and diagnostics of one run (see :func:`fieldflow.evolve`)."""
+    """Times, snapshots and diagnostics of one run (see :func:`fieldflow.evolve`).
+
+    ``weights`` (particle systems): the particle weights ``(N,)``; ``extras``: name -> the per-particle
+    array at each save time (``extras[name][i]`` goes with ``states[i]``).
+    """
 
     times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     states: list[np.ndarray] = field(default_factory=list)
     diagnostics: dict[str, list[float]] = field(default_factory=lambda: {"t": []})
     info: dict[str, Any] = field(default_factory=dict)
+    weights: np.ndarray | None = None
+    extras: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ building
-    def add_state(self, t: float, state: np.ndarray) -> None:
+    def add_state(self, t: float, state: np.ndarray, extras: dict[str, np.ndarray] | None = None) -> None:
         self.times = np.append(self.times, t)
         self.states.append(np.array(state, copy=True))
+        for name, value in (extras or {}).items():
+            self.extras.setdefault(name, []).append(np.array(value, copy=True))
 
     def add_diagnostics(self, t: float, values: dict[str, float]) -> None:
         series = self.diagnostics
@@ -167,20 +177,23 @@ class Trajectory:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         states = np.stack(self.states) if self.states else np.zeros((0,))
-        diag = {f"diag_{k}": np.asarray(v, dtype=float) for k, v in self.diagnostics.items()}
+        arrays = {f"diag_{k}": np.asarray(v, dtype=float) for k, v in self.diagnostics.items()}
+        arrays.update({f"extra_{k}": np.stack(v) for k, v in self.extras.items()})
+        if self.weights is not None:
+            arrays["weights"] = self.weights
         info = json.dumps(self.info, default=str)
         if path.suffix in (".h5", ".hdf5"):
             h5py = optional_import("h5py")
             with h5py.File(path, "w") as f:
                 f["times"], f["states"] = self.times, states
-                for k, v in diag.items():
+                for k, v in arrays.items():
                     f[k] = v
                 f.attrs["info"] = info
             return path
         if path.suffix != ".npz":
             path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, times=self.times, states=states, info=np.array(info), **diag)
+        np.savez_compressed(tmp, times=self.times, states=states, info=np.array(info), **arrays)
         tmp.replace(path)
         return path
 
@@ -199,14 +212,20 @@ class Trajectory:
             info = json.loads(str(data.pop("info")))
         diagnostics = {k[5:]: list(map(float, v)) for k, v in data.items() if k.startswith("diag_")}
         states = list(data["states"]) if data["states"].ndim > 1 else []
-        return cls(np.asarray(data["times"], dtype=float), states, diagnostics, info)
+        extras = {k[6:]: list(v) for k, v in data.items() if k.startswith("extra_")}
+        return cls(np.asarray(data["times"], dtype=float), states, diagnostics, info, data.get("weights"), extras)
 
     def to_xarray(self) -> Any:
-        """An ``xarray.Dataset``: ``density(time, x0, ...)`` plus each diagnostic over ``t``."""
+        """An ``xarray.Dataset``: ``density(time, x0, ...)`` (particle systems: ``particles(time, particle, ...)``
+        and ``weights(particle)``) plus each diagnostic over ``t``."""
         xr = optional_import("xarray")
         data: dict[str, Any] = {}
         coords: dict[str, Any] = {"time": self.times, "t": self["t"]}
-        if self.states:
+        if self.states and self.weights is not None:
+            arr = np.stack(self.states)
+            data["particles"] = (["time", "particle"] + [f"component{i}" for i in range(arr.ndim - 2)], arr)
+            data["weights"] = (["particle"], self.weights)
+        elif self.states:
             arr = np.stack(self.states)
             dims = ["time"] + [f"x{i}" for i in range(arr.ndim - 1)]
             axes = self.info.get("axes")

@@ -1,27 +1,32 @@
 """Overdamped Langevin particles: the independent cross-check of the Fokker–Planck solver.
 
-Euler–Maruyama for :math:`dX = -\\nabla V(X)\\,dt + \\sqrt{2D}\\,dB`,
+:class:`Langevin` is the particle system :math:`dX = -\\nabla V(X)\\,dt + \\sqrt{2D}\\,dB`, whose law solves
+``∂t μ = ∇·(D∇μ + μ∇V)``.  :func:`fieldflow.evolve` runs it with Euler–Maruyama (``"euler-maruyama"``),
 
 .. math:: X_{n+1} = X_n - \\nabla V(X_n)\\,\\Delta t + \\sqrt{2D\\,\\Delta t}\\,\\xi_n,
           \\qquad \\xi_n \\sim N(0, I),
 
-vectorised over ``N`` particles of shape ``(N, d)``, seeded (``numpy.random.default_rng``
-or ``cupy.random.default_rng`` by the array namespace), weak order 1 in ``Δt``.
+vectorised over ``N`` particles of shape ``(N, d)``, weak order 1 in ``Δt``, seeded
+(``evolve(..., seed=...)`` makes ``numpy.random.default_rng(seed)`` or ``cupy.random.default_rng(seed)`` by the
+array namespace of the particles, and checkpoints its state)::
+
+    traj = ff.evolve(ff.fokker_planck.Langevin(V, D=1.0), x0, t_end=1.0, dt=1e-3, seed=0)
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..core.backend import get_namespace
+from .._compat import warn_moved
+from ..core.backend import get_namespace, namespace_of
+from ..core.evolve import evolve
+from ..core.problem import Particles, ParticleSystem
 from ..potentials import Potential
-from ..core.particle_loop import integrate_samples
 
-__all__ = ["simulate", "sample_gaussian"]
+__all__ = ["Langevin", "simulate", "sample_gaussian"]
 
 
 def sample_gaussian(n: int, mean: Sequence[float] | float = 0.0, cov: Any = 1.0, dim: int = 1, seed: int | None = 0,
@@ -36,31 +41,54 @@ def sample_gaussian(n: int, mean: Sequence[float] | float = 0.0, cov: Any = 1.0,
     return xp.asarray(x)
 
 
+class Langevin(ParticleSystem):
+    """Overdamped Langevin particles ``dX = −∇V(X) dt + √(2D) dB`` (a stochastic particle system).
+
+    The state is an ``(N, d)`` array (or :class:`~fieldflow.core.problem.Particles`); diagnostics: ``mass``,
+    per axis ``mean_a`` and ``variance_a``.  Default stepper ``"euler-maruyama"``.
+
+    Parameters
+    ----------
+    V : Potential
+        The confining potential (``ρ∞ ∝ e^{−V/D}``).
+    D : float
+        Diffusion coefficient (> 0).
+    """
+
+    default_method = "euler-maruyama"
+
+    def __init__(self, V: Potential, D: float = 1.0):
+        if not (D > 0 and np.isfinite(D)):
+            raise ValueError(f"D must be positive and finite, got {D!r}")
+        self.V, self.D = V, float(D)
+        self.diffusion = self.D
+
+    def drift(self, state: Particles, t: float) -> Any:
+        """``−∇V(X)``."""
+        return -self.V.gradient(state.x)
+
+    def validate(self, state0: Any) -> Particles:
+        p = super().validate(state0)
+        if p.x.ndim != 2:
+            raise ValueError(f"particles must have shape (N, d), got {tuple(p.x.shape)}")
+        return p
+
+    def describe(self) -> dict[str, Any]:
+        return {"problem": "Langevin", "V": repr(self.V), "D": self.D}
+
+
 def simulate(V: Potential, x0: Any, t_end: float, dt: float, D: float = 1.0, seed: int | None = 0,
              save_times: Sequence[float] | None = None, *, progress: bool | None = None,
              checkpoint: str | Path | None = None, checkpoint_every: float = 60.0,
              resume: str | Path | bool | None = None) -> tuple[np.ndarray, list[Any]]:
-    """Run Euler–Maruyama from particles ``x0`` (shape ``(N, d)``) to ``t_end`` in ``ceil(t_end/dt)`` equal steps.
+    """Deprecated: ``ff.evolve(Langevin(V, D), x0, t_end, dt=dt, seed=seed, save_times=...)``.
 
-    Returns the save times (rounded to steps, ``t_end`` always included) and the particle arrays at those times.
-    ``progress``, ``checkpoint``, ``checkpoint_every``, ``resume``: as in
-    :func:`~fieldflow.core.particle_loop.integrate_particles` (the generator's state is checkpointed, so a resumed run
-    draws the same noise; NumPy arrays only); after a Ctrl-C the returned times end at the interruption.
+    Returns the save times after ``0`` (``t_end`` included; after a Ctrl-C they end at the interruption) and the
+    particle arrays at those times.
     """
-    if x0.ndim != 2:
-        raise ValueError(f"particles must have shape (N, d), got {tuple(x0.shape)}")
-    if not (D > 0 and np.isfinite(D)):
-        raise ValueError(f"D must be positive and finite, got {D!r}")
-    if not (dt > 0 and t_end > 0):
-        raise ValueError("dt and t_end must be positive")
-    xp = get_namespace("cupy" if type(x0).__module__.startswith("cupy") else "numpy")
-    rng = xp.random.default_rng(seed)
-    x = xp.array(x0, dtype=float, copy=True)
-
-    def step(y: Any, h: float) -> Any:
-        return y - V.gradient(y) * h + math.sqrt(2 * D * h) * rng.standard_normal(y.shape)
-
-    fingerprint = {"method": "langevin", "V": repr(V), "D": D, "seed": seed}
-    return integrate_samples(x, t_end, dt, step, save_times=save_times, progress=progress, checkpoint=checkpoint,
-                             checkpoint_every=checkpoint_every, resume=resume, fingerprint=fingerprint, rng=rng,
-                             label="Langevin particles")
+    warn_moved("fieldflow.fokker_planck.langevin.simulate(V, x0, ...)",
+               "fieldflow.evolve(fieldflow.fokker_planck.Langevin(V, D), x0, t_end, dt=dt, seed=seed)")
+    traj = evolve(Langevin(V, D), x0, t_end, dt=dt, seed=seed, save_times=save_times, progress=progress,
+                  checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
+    xp = namespace_of(x0)
+    return traj.times[1:], [xp.asarray(state) for state in traj.states[1:]]

@@ -6,13 +6,17 @@ Both move weighted particles ``f ≈ Σ_i w_i δ(v − v_i)`` with the Landau ve
 
 where ``F ≈ ∇ log f`` is supplied by the method.  Whatever ``F`` is, ``Σ_i w_i \\dot v_i = 0`` (the pair
 terms are antisymmetric) and ``Σ_i w_i v_i·\\dot v_i = ½Σ_{ij} w_i w_j (v_i − v_j)·A_{ij}(F_i − F_j) = 0``
-(``A(z)z = 0``): mass, momentum and energy are invariants of the particle ODE.  Time steps (``method``):
-``"heun"`` (the default) — Heun's second-order method followed by a rescaling of the velocities about their
-(exactly conserved) mean that restores the energy, a change of the size of the step's ``O(dt³)`` energy error, so
-the order is kept and mass, momentum and energy are conserved to round-off; ``"midpoint"`` — implicit midpoint
-by fixed-point iteration (to ``tol``), which preserves every quadratic invariant of such an ODE, so energy is
-conserved without correction; ``"euler"`` — the forward Euler step of the papers (momentum exact, energy drift
-``O(dt)``).
+(``A(z)z = 0``): mass, momentum and energy are invariants of the particle ODE (capability
+``"kinetic_energy"``).  Both are :class:`~fieldflow.core.problem.ParticleSystem` problems, run by
+:func:`fieldflow.evolve` with equal steps (``ff.evolve(BlobLandau(grid), f0, t_end, dt=...)``) and the particle
+steppers of :mod:`fieldflow.core.steppers.particle`: ``"heun-energy"`` (the default) — Heun's second-order method
+followed by a rescaling of the velocities about their (exactly conserved) mean that restores the energy, a change
+of the size of the step's ``O(dt³)`` energy error, so the order is kept and mass, momentum and energy are conserved
+to round-off; ``"midpoint"`` — implicit midpoint by fixed-point iteration (to ``tol``), which preserves every
+quadratic invariant of such an ODE, so energy is conserved without correction; ``"forward-euler"`` — the forward
+Euler step of the papers (momentum exact, energy drift ``O(dt)``).  ``evolve`` checks mass and momentum at every
+save time; a step with ``dt·L ≥ 1`` (``L`` the Lipschitz constant of the velocity field,
+:meth:`~BlobLandau.lipschitz`) is refused before the run.
 The pair sums are blocked: ``O(N²)`` work with ``O(block·N·d)`` memory, never an ``N×N×d×d`` array.
 
 * :class:`BlobLandau` — Carrillo–Hu–Wang–Wu (2020): ``F_i = ∇ δH_ε/δf (v_i)`` for the regularised entropy
@@ -31,24 +35,27 @@ The pair sums are blocked: ``O(N²)`` work with ``O(block·N·d)`` memory, never
   :func:`fit_score`): a fixed choice overfits, and since the entropy dissipation is quadratic in the score the
   overfitted score biases it high (×1.8–3 on BKW at ``t = 2``, ``N = 1000``).  The density along trajectories
   follows the continuity equation, ``d log f(v_i)/dt = −∇·u(v_i)``, as in Huang–Wang, giving the entropy estimate
-  ``H ≈ Σ_i w_i log f_i`` with no density estimation.
+  ``H ≈ Σ_i w_i log f_i`` with no density estimation: ``log f_i`` is the extra ``"log_f"`` of the particles
+  (``ff.Particles(v0, extras={"log_f": log_f0})``), advanced by one forward-Euler step per step.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from .._compat import warn_moved
 from ..core.backend import namespace_of
+from ..core.evolve import evolve
 from ..core.validation import validate_density
 from ..core.finite_volume import wall_ratio
 from ..core.grids import Grid
+from ..core.particle_loop import ParticleRun
+from ..core.problem import Particles, ParticleSystem
 from .collision import bkw_constant, check_gamma
-from ..core.particle_loop import ParticleRun, integrate_particles, step_count
 from ..core.score_matching import DEFAULT_CENTRES, ScoreModel, centre_candidates, fit_score, ridge_candidates
 
 __all__ = ["landau_velocity", "BlobLandau", "ScoreLandau"]
@@ -130,22 +137,6 @@ def _maxwell_velocity(v: Any, w: Any, F: Any, C: float) -> Any:
     return -C * (norm - proj)
 
 
-def _restore_energy(v: Any, w: Any, energy: float) -> Any:
-    """Rescale velocities about their (exactly conserved) mean so that ``Σ w|v|² = energy``.
-
-    ``v ← ū + λ(v − ū)`` keeps mass and momentum and changes ``v`` by the step's energy error, ``O(dt³)`` for
-    Heun's method, so the order is unchanged.
-    """
-    xp = namespace_of(v)
-    mass = float(xp.sum(w))
-    mean = xp.sum(w[:, None] * v, axis=0) / mass
-    thermal = float(xp.sum(w * xp.sum((v - mean) ** 2, axis=1)))
-    target = energy - mass * float(xp.sum(mean * mean))
-    if not (thermal > 0 and target > 0):
-        return v
-    return mean + math.sqrt(target / thermal) * (v - mean)
-
-
 def _moments(v: Any, w: Any) -> dict[str, float]:
     xp = namespace_of(v)
     out = {"mass": float(xp.sum(w)), "energy": float(xp.sum(w * xp.sum(v * v, axis=1)))}
@@ -157,10 +148,16 @@ def _moments(v: Any, w: Any) -> dict[str, float]:
     return out
 
 
-class _LandauParticles:
-    """What the particle methods share: the time step (Heun + energy restoration by default, implicit midpoint,
-    Euler), the ``dt`` check, and the run through :func:`~fieldflow.core.particle_loop.integrate_particles`."""
+#: the ``method`` of the constructors -> the particle stepper of the registry
+_METHODS = {"heun": "heun-energy", "midpoint": "midpoint", "euler": "forward-euler"}
 
+
+class _LandauParticles(ParticleSystem):
+    """What the particle methods share: the drift ``u``, the contract's flags, the Lipschitz step limit and the
+    choice of stepper (``method``: ``"heun"`` → ``"heun-energy"``, ``"midpoint"``, ``"euler"`` → ``"forward-euler"``)."""
+
+    capabilities = frozenset({"kinetic_energy"})
+    default_method = "heun-energy"
     gamma: float
     C: float
     dim: int
@@ -170,9 +167,12 @@ class _LandauParticles:
             raise ValueError(f"the Landau equation is implemented in velocity dimension 2 or 3, got {dim}")
         self.dim = dim
         self.gamma, self.C = check_gamma(gamma, bkw_constant(dim) if C is None else C)
-        if method not in ("heun", "midpoint", "euler"):
+        if method not in _METHODS:
             raise ValueError(f"method must be 'heun', 'midpoint' or 'euler', got {method!r}")
         self.method, self.tol, self.max_iter = method, float(tol), int(max_iter)
+        self.default_method = _METHODS[method]
+        self.stepper_options = {"tol": self.tol, "max_iter": self.max_iter} if method == "midpoint" else {}
+        self.conserved = ("mass",) + tuple(f"momentum_{a}" for a in range(dim))
 
     def lipschitz(self, v: Any, w: Any, iterations: int = 3, seed: int = 0) -> float:
         """Power-iteration estimate of the spectral radius of ``∂u/∂v`` (finite differences, ``iterations`` steps).
@@ -192,66 +192,28 @@ class _LandauParticles:
             delta = change
         return estimate
 
-    def _check_dt(self, v: Any, w: Any, dt: float) -> None:
-        """Raise ``ValueError`` if ``dt · L ≥ 1`` (``L`` from :meth:`lipschitz`)."""
-        L = self.lipschitz(v, w)
-        if dt * L >= 1.0:
-            raise ValueError(
-                f"dt={dt:g} is unstable for these particles: the velocity field's Lipschitz constant is ≈{L:.3g}, "
-                f"so dt·L = {dt * L:.2f} ≥ 1; use dt ≤ {0.5 / L:.3g}"
-            )
-
-    def _step(self, v: Any, w: Any, dt: float) -> Any:
-        if self.method == "euler":
-            return v + dt * self.velocity(v, w)
-        xp = namespace_of(v)
-        if self.method == "heun":
-            u0 = self.velocity(v, w)
-            new = v + 0.5 * dt * (u0 + self.velocity(v + dt * u0, w))
-            return _restore_energy(new, w, float(xp.sum(w * xp.sum(v * v, axis=1))))
-        scale = float(xp.max(xp.abs(v)))
-        new = v + dt * self.velocity(v, w)
-        for _ in range(self.max_iter):
-            nxt = v + dt * self.velocity(0.5 * (v + new), w)
-            change = float(xp.max(xp.abs(nxt - new)))
-            new = nxt
-            if change <= self.tol * scale:
-                return new
-        raise FloatingPointError(
-            f"the implicit-midpoint iteration did not converge in {self.max_iter} iterations "
-            f"(last change {change:.2e}); reduce dt"
-        )
+    def stable_dt(self, state: Particles, t: float) -> float:
+        """``1/L`` with ``L`` from :meth:`lipschitz`: ``evolve`` refuses a step ``dt ≥ 1/L``."""
+        return 1.0 / self.lipschitz(state.x, state.weights)
 
     def velocity(self, v: Any, w: Any) -> Any:
         raise NotImplementedError
 
+    def drift(self, state: Particles, t: float) -> Any:
+        """The Landau velocity field ``u`` at the particles (:meth:`velocity`)."""
+        return self.velocity(state.x, state.weights)
+
+    def validate(self, state0: Any) -> Particles:
+        """:class:`~fieldflow.core.problem.Particles` (or an array, equal weights) with velocities of shape
+        ``(N, dim)``: finite, with non-negative weights of positive mass."""
+        p = super().validate(state0)
+        if p.x.ndim != 2 or p.x.shape[1] != self.dim:
+            raise ValueError(f"particle velocities must have shape (N, {self.dim}), got {tuple(p.x.shape)}")
+        return p
+
     def describe(self) -> dict[str, Any]:
         """The method and its parameters (JSON-serialisable): the fingerprint that checkpoints are checked against."""
-        return {"method": type(self).__name__, "dim": self.dim, "gamma": self.gamma, "C": self.C, "step": self.method}
-
-    def _integrate(self, v: Any, w: Any, t_end: float, dt: float, step: Callable[[Any, float], Any],
-                   diagnostics: Callable[[Any], dict[str, float]], save_times: Sequence[float] | None,
-                   extra: dict[str, Any] | None = None, **loop: Any) -> ParticleRun:
-        """Check ``dt`` (``dt·L < 1``) and run the shared loop :func:`~fieldflow.core.particle_loop.integrate_particles`."""
-        step_count(t_end, dt)  # a bad t_end/dt is reported before the Lipschitz estimate is spent on it
-        self._check_dt(v, w, dt)
-        return integrate_particles(v, w, t_end, dt, step, diagnostics, save_times=save_times, extra=extra,
-                                   fingerprint=self.describe(), label=type(self).__name__, **loop)
-
-
-def _validate_particles(v: Any, w: Any, dim: int) -> tuple[Any, Any]:
-    xp = namespace_of(v)
-    if v.ndim != 2 or v.shape[1] != dim:
-        raise ValueError(f"particle velocities must have shape (N, {dim}), got {tuple(v.shape)}")
-    if not bool(xp.all(xp.isfinite(v))):
-        raise ValueError("particle velocities contain NaN/inf; the initial data must be integrable with finite energy")
-    if w.shape != (v.shape[0],) or not bool(xp.all(xp.isfinite(w))):
-        raise ValueError(f"weights must be a finite vector of length {v.shape[0]}")
-    if bool(xp.any(w < 0)):
-        raise ValueError("particle weights are negative; f must be a non-negative density")
-    if not float(xp.sum(w)) > 0:
-        raise ValueError("particle weights have zero total mass")
-    return v, w
+        return {"method": type(self).__name__, "dim": self.dim, "gamma": self.gamma, "C": self.C}
 
 
 # ============================================================================ blob method
@@ -271,8 +233,8 @@ class BlobLandau(_LandauParticles):
         Mollifier width; default ``1.0 · h`` (then the mesh aliasing ``e^{−2π²ε²/h²} ≈ 3e−9`` is negligible and
         the smoothing error ``ε²Δf/2`` is second order).
     method : {"heun", "midpoint", "euler"}
-        Time step (see the module docstring); default ``"heun"``. ``tol``/``max_iter``: midpoint fixed-point
-        iteration.
+        The default stepper of ``evolve``: ``"heun-energy"``, ``"midpoint"`` or ``"forward-euler"`` (see the
+        module docstring); default ``"heun"``. ``tol``/``max_iter``: midpoint fixed-point iteration.
     wall_tol : float
         :meth:`initial_particles` rejects data whose mollified density ``f_ε`` on the mesh's wall cells exceeds
         ``wall_tol × max f_ε``.  The mesh truncates the outer integral of ``F``; the truncation error of the
@@ -406,8 +368,15 @@ class BlobLandau(_LandauParticles):
     def velocity(self, v: Any, w: Any) -> Any:
         return landau_velocity(v, w, self.entropy_gradient(v, w), self.gamma, self.C)[0]
 
-    def diagnostics(self, v: Any, w: Any) -> dict[str, float]:
-        """Moments and the regularised entropy ``H_{ε,h}``."""
+    def validate(self, state0: Any) -> Particles:
+        """Grid data ``f0`` (an array of the grid's shape: :meth:`initial_particles`) or particles."""
+        if not isinstance(state0, Particles) and tuple(getattr(state0, "shape", ())) == tuple(self.grid.shape):
+            state0 = Particles(*self.initial_particles(state0))
+        return super().validate(state0)
+
+    def diagnostics(self, state: Particles, t: float) -> dict[str, float]:
+        """Moments (mass, momentum and temperature per axis, energy) and the regularised entropy ``H_{ε,h}``."""
+        v, w = state.x, state.weights
         out = _moments(v, w)
         out["entropy"] = self.regularised_entropy(v, w)
         return out
@@ -418,18 +387,11 @@ class BlobLandau(_LandauParticles):
     def run(self, f0: Any, t_end: float, dt: float, save_times: Sequence[float] | None = None, *,
             progress: bool | None = None, checkpoint: str | Path | None = None, checkpoint_every: float = 60.0,
             resume: str | Path | bool | None = None) -> ParticleRun:
-        """Start from grid data ``f0`` and integrate to ``t_end`` with ``ceil(t_end/dt)`` equal steps.
-
-        Diagnostics at the save times: mass, momentum and temperature per axis, energy, and the regularised
-        entropy ``H_{ε,h}``.  ``progress``, ``checkpoint``, ``checkpoint_every``, ``resume``: progress bar,
-        checkpoints and resuming as in :func:`~fieldflow.core.particle_loop.integrate_particles` (Ctrl-C returns the
-        run so far).  Raises ``ValueError`` for invalid ``f0`` (negative, NaN/inf, a box too small for ``f_ε``) or
-        an unstable ``dt`` (``dt·L ≥ 1``, :meth:`lipschitz`).
-        """
-        v, w = self.initial_particles(f0)
-        return self._integrate(v, w, t_end, dt, lambda x, step: self._step(x, w, step),
-                               lambda x: self.diagnostics(x, w), save_times, progress=progress,
-                               checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
+        """Deprecated: ``ParticleRun.from_trajectory(ff.evolve(blob, f0, t_end, dt=dt, save_times=...))``."""
+        warn_moved("BlobLandau.run(f0, t_end, dt, ...)", "fieldflow.evolve(blob, f0, t_end, dt=dt, ...)")
+        return ParticleRun.from_trajectory(evolve(self, f0, t_end, dt=dt, save_times=save_times, progress=progress,
+                                                  checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                                                  resume=resume))
 
 
 # ============================================================================ score-based method
@@ -437,6 +399,10 @@ class BlobLandau(_LandauParticles):
 
 class ScoreLandau(_LandauParticles):
     """Score-based particle method (Huang–Wang) with the closed-form score model of :func:`fit_score`.
+
+    The state is :class:`~fieldflow.core.problem.Particles` with the extra ``"log_f"`` (``log f0`` at the
+    particles).  Diagnostics: moments; ``entropy`` ``Σ_i w_i log f_i`` with ``log f_i`` transported by
+    ``d log f_i/dt = −∇·u(v_i)``; ``dissipation`` ``½Σ_{ij} w_i w_j (s_i − s_j)·A_{ij}(s_i − s_j)`` (``= −dH/dt``).
 
     Parameters
     ----------
@@ -452,11 +418,11 @@ class ScoreLandau(_LandauParticles):
         divergence ``∇·u``: it about doubles a step at ``N = 1000`` and adds 15% at ``N = 6000``, so it is done
         at every step.
     method : {"heun", "midpoint", "euler"}
-        Time step (see the module docstring); default ``"heun"``.  The score is frozen over the step.
-
-    Diagnostics (``run``): moments; ``entropy`` ``Σ_i w_i log f_i`` with ``log f_i`` transported by
-    ``d log f_i/dt = −∇·u(v_i)``; ``dissipation`` ``½Σ_{ij} w_i w_j (s_i − s_j)·A_{ij}(s_i − s_j)`` (``= −dH/dt``).
+        The default stepper, as for :class:`BlobLandau`.  The score is fitted at the start of every step and
+        frozen over it.
     """
+
+    extras = ("log_f",)
 
     def __init__(self, dim: int, gamma: float = 0.0, C: float | None = None,
                  n_centres: int | Sequence[int] = DEFAULT_CENTRES, bandwidth: float | None = None,
@@ -487,6 +453,29 @@ class ScoreLandau(_LandauParticles):
         u, _ = landau_velocity(v, w, s, self.gamma, self.C)
         return -float(xp.sum(w[:, None] * s * u))
 
+    def stable_dt(self, state: Particles, t: float) -> float:
+        """``1/L`` for the score fitted on ``state`` (:meth:`lipschitz`)."""
+        self.fit(state.x, state.weights)
+        return super().stable_dt(state, t)
+
+    def prepare_step(self, state: Particles, t: float) -> None:
+        """Fit the score on the particles; it stays frozen over the step."""
+        self.fit(state.x, state.weights)
+
+    def extra_rates(self, state: Particles, t: float) -> dict[str, Any]:
+        """``d log f_i/dt = −∇·u(v_i)`` with the frozen score."""
+        v, w = state.x, state.weights
+        _, div = landau_velocity(v, w, self.model(v), self.gamma, self.C, hessian=self.model.hessian(v))
+        return {"log_f": -div}
+
+    def diagnostics(self, state: Particles, t: float) -> dict[str, float]:
+        """Moments, ``entropy`` ``Σ_i w_i log f_i`` and ``dissipation`` (with the score fitted on ``state``)."""
+        v, w = state.x, state.weights
+        xp = namespace_of(v)
+        self.fit(v, w)
+        return {**_moments(v, w), "entropy": float(xp.sum(w * state.extras["log_f"])),
+                "dissipation": self.dissipation(v, w)}
+
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "n_centres": self.n_centres, "bandwidth": self.bandwidth, "ridge": self.ridge,
                 "folds": self.folds}
@@ -495,34 +484,10 @@ class ScoreLandau(_LandauParticles):
             save_times: Sequence[float] | None = None, *, progress: bool | None = None,
             checkpoint: str | Path | None = None, checkpoint_every: float = 60.0,
             resume: str | Path | bool | None = None) -> ParticleRun:
-        """Move particles ``v0`` (samples of ``f0``) with their log-densities ``log_f0 = log f0(v0)``.
-
-        Each step: fit the score on the particles, transport ``log f_i`` by ``−dt ∇·u(v_i)`` (forward Euler, as
-        in Huang–Wang), move the particles (``method``, score frozen).  Diagnostics at the save times: moments,
-        ``entropy``, ``dissipation`` (the last fitted model is kept in ``self.model``).  ``progress``,
-        ``checkpoint``, ``checkpoint_every``, ``resume``: as in :func:`~fieldflow.core.particle_loop.integrate_particles`
-        (the transported ``log f_i`` is checkpointed with the particles; Ctrl-C returns the run so far).
-        """
-        xp = namespace_of(v0)
-        n = v0.shape[0]
-        w = xp.full(n, 1.0 / n) if weights is None else xp.asarray(weights, dtype=float)
-        v, w = _validate_particles(xp.asarray(v0, dtype=float), w, self.dim)
-        logf = xp.asarray(log_f0, dtype=float).copy()
-        if logf.shape != (n,) or not bool(xp.all(xp.isfinite(logf))):
-            raise ValueError("log_f0 must be finite values of log f0 at the N particles (f0 > 0 there)")
-        state = {"logf": logf}
-        self.fit(v, w)
-
-        def step(x: Any, h: float) -> Any:
-            model = self.fit(x, w)
-            _, div = landau_velocity(x, w, model(x), self.gamma, self.C, hessian=model.hessian(x))
-            new = self._step(x, w, h)
-            state["logf"] = state["logf"] - h * div  # only once the step has succeeded (Ctrl-C safe)
-            return new
-
-        def diagnostics(x: Any) -> dict[str, float]:
-            self.fit(x, w)
-            return {**_moments(x, w), "entropy": float(xp.sum(w * state["logf"])), "dissipation": self.dissipation(x, w)}
-
-        return self._integrate(v, w, t_end, dt, step, diagnostics, save_times, extra=state, progress=progress,
-                               checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
+        """Deprecated: ``ff.evolve(method, ff.Particles(v0, weights, extras={"log_f": log_f0}), t_end, dt=dt, ...)``."""
+        warn_moved("ScoreLandau.run(v0, log_f0, t_end, dt, ...)",
+                   "fieldflow.evolve(method, fieldflow.Particles(v0, weights, extras={'log_f': log_f0}), t_end, dt=dt)")
+        state0 = Particles(v0, weights, {"log_f": log_f0})
+        return ParticleRun.from_trajectory(evolve(self, state0, t_end, dt=dt, save_times=save_times,
+                                                  progress=progress, checkpoint=checkpoint,
+                                                  checkpoint_every=checkpoint_every, resume=resume))

@@ -3,7 +3,8 @@
 * interactions ``W = Σ_k w_k cos kθ`` — :func:`kuramoto`, :func:`kuramoto_daido` (:mod:`~fieldflow.mckean_vlasov.interactions`);
 * :class:`McKeanVlasov` — the pseudo-spectral solver, with :func:`free_energy` and :func:`order_parameters`
   (:mod:`~fieldflow.mckean_vlasov.pde`); the linearised evolution :class:`LinearizedMcKeanVlasov`;
-* interacting oscillators, the particle system behind the equation (:mod:`~fieldflow.mckean_vlasov.particles`);
+* :class:`Oscillators` — interacting oscillators, the particle system behind the equation
+  (:mod:`~fieldflow.mckean_vlasov.particles`);
 * stationary states ``q ∝ exp(2K W*q)`` — :func:`stationary_states`, :func:`free_energy_minimizer`
   (:mod:`~fieldflow.mckean_vlasov.stationary`);
 * the phase transition — :func:`critical_coupling`, :func:`phase_diagram`, :func:`kuramoto_daido_m_star`
@@ -14,6 +15,7 @@
 """
 
 from . import particles
+from .particles import Oscillators
 from .gap_map import GapMap, kuramoto_daido_gap_map, minimizer_gaps
 from .interactions import Fourier, kuramoto, kuramoto_daido
 from .linearized import (LinearizedOperator, LinearizedSpectrum, linearized_operator, linearized_spectrum,
@@ -28,7 +30,7 @@ from .stationary import (StationaryState, default_resolution, free_energy_minimi
 
 __all__ = [
     "Fourier", "kuramoto", "kuramoto_daido", "McKeanVlasov", "free_energy", "order_parameters",
-    "LinearizedMcKeanVlasov", "particles",
+    "LinearizedMcKeanVlasov", "particles", "Oscillators",
     "StationaryState", "stationary_states", "free_energy_minimizer", "default_resolution",
     "self_consistency_residual",
     "CriticalCoupling", "critical_coupling", "phase_diagram", "linear_threshold", "coupling_ratio",

@@ -9,8 +9,11 @@ drift is computed through the empirical Fourier moments ``Z_k = (1/N) Σ_j e^{ik
 .. math::  \\frac1N \\sum_j W'(\\theta_i - \\theta_j) = -\\sum_k k\\,c_k\\,
            \\mathrm{Im}\\big(e^{ik\\theta_i}\\,\\overline{Z_k}\\big),
 
-so a step costs ``O(N M)`` (``M`` modes), not ``O(N²)``.  Time stepping is Euler–Maruyama
-(weak order 1), seeded.
+so a step costs ``O(N M)`` (``M`` modes), not ``O(N²)``.  :class:`Oscillators` is this system as a
+:class:`~fieldflow.core.problem.ParticleSystem` (diffusion ``½``, angles wrapped to ``[0, 2π)``);
+:func:`fieldflow.evolve` steps it by Euler–Maruyama (weak order 1), seeded::
+
+    traj = ff.evolve(ff.mckean_vlasov.Oscillators(W, K), theta0, t_end=40.0, dt=0.01, seed=0)
 
 Finite-``N`` statistics (used by the tests).  The ``N``-particle system is a gradient diffusion
 with invariant law ``∝ exp(N K Σ_k c_k |Z_k|²)``.  Around a stationary ``q`` of the mean-field
@@ -31,11 +34,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._compat import warn_moved
 from ..core.backend import namespace_of
+from ..core.evolve import evolve
+from ..core.problem import Particles, ParticleSystem
 from .interactions import Fourier
-from ..core.particle_loop import integrate_samples
 
-__all__ = ["drift", "moments", "simulate", "order_parameter_std"]
+__all__ = ["Oscillators", "drift", "moments", "simulate", "order_parameter_std"]
 
 
 def _phases(theta: Any, modes: Sequence[int]) -> dict[int, Any]:
@@ -69,38 +74,71 @@ def drift(theta: Any, W: Fourier, K: float) -> Any:
     return out
 
 
+class Oscillators(ParticleSystem):
+    """``N`` interacting oscillators ``dθ_i = (K/N) Σ_j W'(θ_i − θ_j) dt + dB_i`` on the torus (stochastic).
+
+    The state is the array of angles ``(N,)`` (``N ≥ 2``); positions are wrapped to ``[0, 2π)`` after each step.
+    Diagnostics: ``mass`` and the order parameters ``r1, r2, …`` (``|Z_k|``, ``k ≤ max(2, max mode)``), as for
+    :class:`~fieldflow.mckean_vlasov.McKeanVlasov`.  Default stepper ``"euler-maruyama"``.
+
+    Parameters
+    ----------
+    W : Fourier
+        The interaction (e.g. :func:`~fieldflow.mckean_vlasov.kuramoto`).
+    K : float
+        The coupling (> 0).
+    """
+
+    default_method = "euler-maruyama"
+    diffusion = 0.5
+
+    def __init__(self, W: Fourier, K: float):
+        if not isinstance(W, Fourier):
+            raise ValueError(f"W must be a fieldflow.mckean_vlasov.interactions.Fourier interaction, got {type(W).__name__}")
+        if not (math.isfinite(K) and K > 0):
+            raise ValueError(f"the coupling K must be positive and finite, got {K!r}")
+        self.W, self.K = W, float(K)
+        self._modes = list(range(1, max(2, W.max_mode) + 1))
+
+    def drift(self, state: Particles, t: float) -> Any:
+        """``(K/N) Σ_j W'(θ_i − θ_j)`` (:func:`drift`)."""
+        return drift(state.x, self.W, self.K)
+
+    def wrap(self, x: Any) -> Any:
+        return x % (2 * math.pi)
+
+    def validate(self, state0: Any) -> Particles:
+        p = state0.x if isinstance(state0, Particles) else state0
+        if getattr(p, "ndim", 0) != 1 or p.size < 2:
+            raise ValueError(f"theta0 must be a 1D array of at least 2 angles, got shape {tuple(getattr(p, 'shape', ()))}")
+        return super().validate(state0)
+
+    def diagnostics(self, state: Particles, t: float) -> dict[str, float]:
+        xp = namespace_of(state.x)
+        w = state.weights
+        mass = float(xp.sum(w))
+        phases = _phases(state.x, self._modes)
+        return {"mass": mass, **{f"r{k}": float(abs(xp.sum(w * phases[k]))) / mass for k in self._modes}}
+
+    def describe(self) -> dict[str, Any]:
+        return {"problem": "Oscillators", "W": repr(self.W), "K": self.K}
+
+
 def simulate(W: Fourier, K: float, theta0: Any, t_end: float, dt: float, seed: int | None = 0,
              save_times: Sequence[float] | None = None, *, progress: bool | None = None,
              checkpoint: str | Path | None = None, checkpoint_every: float = 60.0,
              resume: str | Path | bool | None = None) -> tuple[np.ndarray, list[Any]]:
-    """Euler–Maruyama for the ``N`` oscillators from ``theta0`` (shape ``(N,)``) to ``t_end`` in equal steps.
+    """Deprecated: ``ff.evolve(Oscillators(W, K), theta0, t_end, dt=dt, seed=seed, save_times=...)``.
 
-    Returns the save times (rounded to steps, ``t_end`` included) and the angles (in ``[0, 2π)``) at those times.
-    ``progress``, ``checkpoint``, ``checkpoint_every``, ``resume``: as in
-    :func:`~fieldflow.core.particle_loop.integrate_particles` (the generator's state is checkpointed; NumPy arrays
-    only); after a Ctrl-C the returned times end at the interruption.
+    Returns the save times after ``0`` (``t_end`` included; after a Ctrl-C they end at the interruption) and the
+    angles (in ``[0, 2π)``) at those times.
     """
-    if not isinstance(W, Fourier):
-        raise ValueError(f"W must be a fieldflow.mckean_vlasov.interactions.Fourier interaction, got {type(W).__name__}")
-    if not (math.isfinite(K) and K > 0):
-        raise ValueError(f"the coupling K must be positive and finite, got {K!r}")
-    if not (dt > 0 and t_end > 0 and math.isfinite(dt) and math.isfinite(t_end)):
-        raise ValueError(f"dt and t_end must be positive and finite, got dt={dt!r}, t_end={t_end!r}")
+    warn_moved("fieldflow.mckean_vlasov.particles.simulate(W, K, theta0, ...)",
+               "fieldflow.evolve(fieldflow.mckean_vlasov.Oscillators(W, K), theta0, t_end, dt=dt, seed=seed)")
+    traj = evolve(Oscillators(W, K), theta0, t_end, dt=dt, seed=seed, save_times=save_times, progress=progress,
+                  checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
     xp = namespace_of(theta0)
-    theta = xp.array(theta0, dtype=float, copy=True)
-    if theta.ndim != 1 or theta.size < 2:
-        raise ValueError(f"theta0 must be a 1D array of at least 2 angles, got shape {tuple(theta.shape)}")
-    if save_times is not None and np.min(save_times) < 0:
-        raise ValueError("save_times must be non-negative")
-    rng = xp.random.default_rng(seed)
-
-    def step(angles: Any, h: float) -> Any:
-        return (angles + h * drift(angles, W, K) + math.sqrt(h) * rng.standard_normal(angles.shape)) % (2 * math.pi)
-
-    fingerprint = {"method": "interacting", "W": repr(W), "K": K, "seed": seed}
-    return integrate_samples(theta, t_end, dt, step, save_times=save_times, progress=progress,
-                             checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
-                             fingerprint=fingerprint, rng=rng, label="interacting particles")
+    return traj.times[1:], [xp.asarray(state) for state in traj.states[1:]]
 
 
 def order_parameter_std(W: Fourier, K: float, moments_q: Sequence[float], N: int, n: int = 512) -> float:

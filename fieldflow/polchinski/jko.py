@@ -40,78 +40,20 @@ Each problem class has the step-map contract of the time loop (``step(state, t, 
 from __future__ import annotations
 
 import math
-import time
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ..core.backend import to_numpy
 from ..core.grids import Grid
+from ..core.evolve import evolve
+from ..core.jko import density_quantiles, jko_step
+from ..core.problem import StepMap
 from ..core.trajectory import Trajectory
 from .covariance import CovarianceDecomposition, FourierOperator, _negated_index
 from .potentials import FieldPotential
 
 __all__ = ["jko_step", "QuantileJKO", "GaussianJKO", "measure_flow_jko", "measure_quantiles", "density_quantiles"]
-
-
-def jko_step(Y: np.ndarray, V: Callable[[np.ndarray, int], np.ndarray], step: float, tol: float = 1e-12,
-             max_iter: int = 100) -> np.ndarray:
-    """One JKO step on quantiles: ``argmin_X G(X)`` (module docstring) with ``step = τ Ċ_t``.
-
-    ``V(x, ν)`` returns the ``ν``-th derivative of the potential.  Newton's method on the
-    tridiagonal Hessian, started from ``Y``; stops when the Newton decrement is below ``tol``.
-    """
-    from scipy.linalg import solve_banded
-
-    X = np.array(Y, dtype=float)
-    if np.any(np.diff(X) <= 0):
-        raise ValueError("the quantiles must be strictly increasing")
-
-    def energy(Z):
-        d = np.diff(Z)
-        if np.any(d <= 0):
-            return math.inf
-        return -np.sum(np.log(d)) + np.sum(V(Z, 0)) + np.sum((Z - Y) ** 2) / (2 * step)
-
-    G = energy(X)
-    for _ in range(max_iter):
-        d = np.diff(X)
-        inv, inv2 = 1.0 / d, 1.0 / d**2
-        grad = V(X, 1) + (X - Y) / step
-        grad[:-1] += inv
-        grad[1:] -= inv
-        diag = V(X, 2) + 1.0 / step
-        diag[:-1] += inv2
-        diag[1:] += inv2
-        ab = np.zeros((3, X.size))
-        ab[0, 1:] = -inv2
-        ab[1] = diag
-        ab[2, :-1] = -inv2
-        dx = solve_banded((1, 1), ab, -grad)
-        decrement = -float(grad @ dx)
-        if decrement < 0:
-            raise FloatingPointError("the JKO functional is not convex here; reduce τ (τ Ċ_t inf V_t'' > −1 is needed)")
-        if decrement <= tol * max(1.0, abs(G)):
-            return X
-        alpha = 1.0
-        while True:
-            Xn = X + alpha * dx
-            Gn = energy(Xn)
-            if Gn <= G - 1e-4 * alpha * decrement or alpha < 1e-12:
-                break
-            alpha *= 0.5
-        X, G = Xn, Gn
-    raise FloatingPointError(f"the JKO step did not converge in {max_iter} Newton iterations")
-
-
-
-def density_quantiles(grid: Grid, rho: Any, m: np.ndarray) -> np.ndarray:
-    """Quantiles ``F^{-1}(m)`` of a cell-centred 1D density (piecewise-constant, so the CDF is piecewise linear)."""
-    from ..core.metrics import grid_cdf
-
-    faces, cdf = grid_cdf(grid, rho)
-    keep = np.concatenate([[True], np.diff(cdf) > 0])
-    return np.interp(m, cdf[keep], faces[keep])
 
 
 def measure_quantiles(V0: FieldPotential, decomposition: CovarianceDecomposition, count: int) -> np.ndarray:
@@ -164,7 +106,7 @@ def _kl_gaussian_1d(mean_log_density: float, second_moment: float, variance: flo
     return mean_log_density + second_moment / (2 * variance) + 0.5 * math.log(2 * math.pi * variance)
 
 
-class QuantileJKO:
+class QuantileJKO(StepMap):
     """JKO steps of the measure flow for one site, on ``N`` quantiles (the state: an increasing array).
 
     Parameters
@@ -182,7 +124,6 @@ class QuantileJKO:
     conserved: tuple[str, ...] = ()
     positive = False  # the state is a quantile function, not a density
     monotone: str | None = None
-    default_method = "jko"
 
     def __init__(self, decomposition: CovarianceDecomposition):
         if not isinstance(decomposition, CovarianceDecomposition):
@@ -225,7 +166,7 @@ class QuantileJKO:
                 "decomposition": repr(self.decomposition)}
 
 
-class GaussianJKO:
+class GaussianJKO(StepMap):
     """JKO steps of the measure flow for centred Gaussians with translation-invariant covariance, any lattice.
 
     The state is the symbol ``s(k)`` of the covariance on the full spectrum (shape ``lattice.shape``);
@@ -240,7 +181,6 @@ class GaussianJKO:
     conserved: tuple[str, ...] = ()
     positive = False  # the state is a covariance symbol, not a density
     monotone: str | None = None
-    default_method = "jko"
 
     def __init__(self, decomposition: CovarianceDecomposition):
         if not isinstance(decomposition, CovarianceDecomposition):
@@ -300,32 +240,15 @@ def gaussian_initial_symbol(V0: FieldPotential, decomposition: CovarianceDecompo
     return c_inf / one
 
 
-def _run_step_map(problem: Any, state0: Any, t_end: float, dt: float, save_every: float | None) -> Trajectory:
-    """Fixed steps ``t_k = k·dt`` of a step-map problem, snapshots every ``save_every``.
-
-    The stand-in for :func:`fieldflow.evolve` until the time loop drives step maps; same contract.
-    """
-    steps = t_end / dt
-    if not (dt > 0 and math.isfinite(t_end) and t_end > 0 and abs(steps - round(steps)) < 1e-9 and round(steps) >= 1):
-        raise ValueError(f"t_end/tau = {t_end:g}/{dt:g} = {steps:.6g} must be a positive integer")
-    steps = int(round(steps))
-    every = 1 if save_every is None else save_every / dt
-    if abs(every - round(every)) > 1e-9 or round(every) < 1:
-        raise ValueError(f"save_every = {save_every!r} must be a positive multiple of tau = {dt:g}")
-    every = int(round(every))
-    state = problem.validate(state0)
-    traj = Trajectory(info={"equation": problem.describe(), "method": problem.default_method, "dt": dt})
-    traj.add_state(0.0, state)
-    traj.add_diagnostics(0.0, problem.diagnostics(state, 0.0))
-    wall = time.perf_counter()
-    for k in range(steps):
-        state = problem.step(state, k * dt, dt)
-        if (k + 1) % every == 0 or k + 1 == steps:
-            t = (k + 1) * dt
-            traj.add_state(t, state)
-            traj.add_diagnostics(t, problem.diagnostics(state, t))
-    traj.info.update(status="done", steps=steps, wall_time=time.perf_counter() - wall, t=steps * dt)
-    return traj
+def _check_step_counts(t_end: float, tau: float, save_every: float | None) -> None:
+    """``t_end`` and ``save_every`` must be whole numbers of JKO steps (``evolve`` would shorten ``tau``)."""
+    steps = t_end / tau
+    if not (tau > 0 and math.isfinite(t_end) and t_end > 0 and abs(steps - round(steps)) < 1e-9 and round(steps) >= 1):
+        raise ValueError(f"t_end/tau = {t_end:g}/{tau:g} = {steps:.6g} must be a positive integer")
+    if save_every is not None:
+        every = save_every / tau
+        if abs(every - round(every)) > 1e-9 or round(every) < 1:
+            raise ValueError(f"save_every = {save_every!r} must be a positive multiple of tau = {tau:g}")
 
 
 def measure_flow_jko(V0: FieldPotential, decomposition: CovarianceDecomposition, t_end: float, tau: float, *,
@@ -368,4 +291,5 @@ def measure_flow_jko(V0: FieldPotential, decomposition: CovarianceDecomposition,
         state0 = measure_quantiles(V0, decomposition, quantiles)
     else:
         raise ValueError(f"unknown method {method!r}; choose 'auto', 'quantile' or 'gaussian'")
-    return _run_step_map(problem, state0, float(t_end), float(tau), save_every)
+    _check_step_counts(float(t_end), float(tau), save_every)
+    return evolve(problem, state0, float(t_end), dt=float(tau), save_every=save_every)

@@ -17,6 +17,7 @@ from ..core.evolve import evolve
 from ..core.grids import Grid
 from ..landau.collision import BKW
 from ..core.metrics import loglog_slope
+from ..core.problem import Particles
 from ..landau.particles import BlobLandau, ScoreLandau, landau_velocity
 from ..landau.pde import Landau
 from ..plotting import legend_outside, reference_curve, save_figure, subplots
@@ -87,14 +88,14 @@ def blob_m4_error(n: int, t0: float = 0.5, t1: float = 0.55, extent: float = 4.5
     """Blob particles (2D BKW, n×n cells on [−extent, extent]², ε = h): error of the fourth-moment change.
 
     ``|(m4(t1) − m4(t0)) − (m4_BKW(t1) − m4_BKW(t0))|`` — the change, so the initial quadrature error (~1e-5)
-    cancels.  Returns the error and the :class:`~fieldflow.core.particle_loop.ParticleRun`.
+    cancels.  Returns the error and the particle :class:`~fieldflow.core.trajectory.Trajectory`.
     """
     exact = BKW(2)
     grid = Grid.box(n, extent, dim=2)
     blob = BlobLandau(grid, 0.0)
     f0 = exact.density(grid.points, t0)
     v, w = blob.initial_particles(f0)
-    res = blob.run(f0, t1 - t0, dt=min(0.8 / blob.lipschitz(v, w), t1 - t0))
+    res = evolve(blob, f0, t1 - t0, dt=min(0.8 / blob.lipschitz(v, w), t1 - t0))
     m4 = [float(np.sum(res.weights * np.sum(x**2, 1) ** 2)) for x in (res.states[0], res.states[-1])]
     change = exact.moments(t1)["fourth_moment"] - exact.moments(t0)["fourth_moment"]
     return abs(m4[1] - m4[0] - change), res
@@ -190,8 +191,8 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
     report.announce("landau_bkw", f"score-based particles, N = {n}")
     v0 = exact2.sample(n, 0.5, seed=0)
     method = ScoreLandau(2, 0.0)
-    res = method.run(v0, np.log(exact2.density(v0, 0.5)), 0.6 if quick else 3.0, dt=0.05,
-                     save_times=np.arange(0.1, 3.0, 0.1 if quick else 0.25))
+    res = evolve(method, Particles(v0, extras={"log_f": np.log(exact2.density(v0, 0.5))}), 0.6 if quick else 3.0,
+                 dt=0.05, save_times=np.arange(0.1, 3.0, 0.1 if quick else 0.25))
     score_rows = []
     for t, state, H, D in zip(res.times, res.states, res["entropy"], res["dissipation"]):
         model = method.fit(state, res.weights)

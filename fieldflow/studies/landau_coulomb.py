@@ -103,7 +103,7 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
     v, w = blob.initial_particles(b0)
     blob_rate = particle_anisotropy_rate(v, w, blob.velocity(v, w))
     dt = min(0.8 / blob.lipschitz(v, w), times[1])
-    res = blob.run(b0, t_end, dt=times[1] / np.ceil(times[1] / dt), save_times=times[1:])
+    res = evolve(blob, b0, t_end, dt=times[1] / np.ceil(times[1] / dt), save_times=times[1:])
 
     closure = closure_relaxation(TEMPERATURES, GAMMA, C_COULOMB, times)
     closure_eps = closure_relaxation(TEMPERATURES, GAMMA, C_COULOMB, times, epsilon=EPSILON)

@@ -108,8 +108,7 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
         # explicit steps: no particle may move more than 0.2 per step at the start (stiff Duncan weights)
         speed = float(np.max(np.linalg.norm(psvgd.velocity(x0, V, kernel, alpha, beta), axis=1)))
         dt = t_end / np.ceil(t_end / min(DT, 0.2 / speed))
-        _, xs = psvgd.simulate(x0, V, kernel, alpha, beta, t_end=t_end, dt=dt, save_times=times[1:])
-        xs = [x0] + list(xs)
+        xs = ff.evolve(psvgd.SVGDParticles(V, kernel, alpha, beta), x0, t_end, dt=dt, save_times=times[1:]).states
         with warnings.catch_warnings():  # a pre-asymptotic window is reported in the findings instead
             warnings.simplefilter("ignore", PreAsymptoticFitWarning)
             fit = traj.fit_exponential_rate("kl", window=(t_end / 4, t_end), full=True)

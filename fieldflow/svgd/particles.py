@@ -18,8 +18,12 @@ ball of radius ``ε`` (``self_radius``, default ``ℓ N^{−1/d}``, which vanish
 ``O(k̄_ε(0)/N) = O(log N / N)`` self term disappears in the mean-field limit):
 ``k̄_ε(0) = (1 − tail_mass(ε))/|B_ε|``.  The double sum is evaluated in row blocks so that
 memory stays below ``memory_bytes`` whatever ``N`` (``O(N²)`` work, ``O(block·N)`` memory); it runs
-on NumPy or CuPy arrays alike (the namespace of the particles).  Steps are explicit: forward Euler
-(plain SVGD) or Heun (second order in ``ε``, for cross-checks against the PDE).
+on NumPy or CuPy arrays alike (the namespace of the particles).  :class:`SVGDParticles` is this system as a
+:class:`~fieldflow.core.problem.ParticleSystem`; :func:`fieldflow.evolve` steps it explicitly: forward Euler
+(``"forward-euler"``, plain SVGD with ``ε = dt``, the default) or Heun (``"heun"``, second order in ``ε``, for
+cross-checks against the PDE)::
+
+    traj = ff.evolve(ff.svgd.SVGDParticles(V, kernel, alpha), x0, t_end=1.0, dt=0.01, method="heun")
 """
 
 from __future__ import annotations
@@ -29,12 +33,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._compat import warn_moved
 from ..core.backend import namespace_of
+from ..core.evolve import evolve
+from ..core.problem import Particles, ParticleSystem
 from .kernels import Kernel
 from ..potentials import Potential
-from ..core.particle_loop import integrate_samples
 
-__all__ = ["velocity", "simulate", "self_interaction"]
+__all__ = ["SVGDParticles", "velocity", "simulate", "self_interaction"]
 
 
 def _check(x: Any, kernel: Kernel, alpha: float) -> int:
@@ -87,38 +93,67 @@ def velocity(x: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 0
     return out
 
 
+class SVGDParticles(ParticleSystem):
+    """Particle SVGD with the Duncan kernel: ``dX_i/dt = v_i`` (:func:`velocity`), a deterministic particle system.
+
+    The state is an ``(N, d)`` array (or :class:`~fieldflow.core.problem.Particles`); default stepper
+    ``"forward-euler"`` (``"heun"`` for second order).
+
+    Parameters
+    ----------
+    V : Potential
+        The target ``π ∝ e^{−V}``.
+    kernel : Kernel
+        The translation-invariant kernel ``k`` (e.g. :class:`~fieldflow.svgd.Bessel`).
+    alpha, beta : float
+        ``V0 = α|x|² + β`` of the Duncan weight ``a = e^{V − V0/2}`` (``α > 0``).
+    memory_bytes, self_radius : optional
+        Block size bound of the pair sum; radius of the self-interaction ball of singular kernels.
+    """
+
+    def __init__(self, V: Potential, kernel: Kernel, alpha: float, beta: float = 0.0, memory_bytes: int = 2**27,
+                 self_radius: float | None = None):
+        if not isinstance(kernel, Kernel):
+            raise ValueError(f"kernel must be a fieldflow.svgd.kernels.Kernel, got {kernel!r}")
+        if not (np.isfinite(alpha) and alpha > 0):
+            raise ValueError(f"alpha must be positive and finite, got {alpha!r}")
+        self.V, self.kernel, self.alpha, self.beta = V, kernel, float(alpha), float(beta)
+        self.memory_bytes, self.self_radius = memory_bytes, self_radius
+
+    def drift(self, state: Particles, t: float) -> Any:
+        """The SVGD velocity :func:`velocity` of every particle."""
+        return velocity(state.x, self.V, self.kernel, self.alpha, self.beta, self.memory_bytes, self.self_radius)
+
+    def validate(self, state0: Any) -> Particles:
+        p = super().validate(state0)
+        _check(p.x, self.kernel, self.alpha)
+        return p
+
+    def describe(self) -> dict[str, Any]:
+        return {"problem": "SVGDParticles", "V": repr(self.V), "kernel": repr(self.kernel), "alpha": self.alpha,
+                "beta": self.beta, "self_radius": self.self_radius}
+
+
+#: the ``method`` of :func:`simulate` -> the particle stepper of the registry
+_METHODS = {"euler": "forward-euler", "heun": "heun"}
+
+
 def simulate(x0: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 0.0, *, t_end: float, dt: float,
              method: str = "euler", save_times: Sequence[float] | None = None,
              memory_bytes: int = 2**27, self_radius: float | None = None, progress: bool | None = None,
              checkpoint: str | Path | None = None, checkpoint_every: float = 60.0,
              resume: str | Path | bool | None = None) -> tuple[np.ndarray, list[Any]]:
-    """Run particle SVGD from ``x0`` (shape ``(N, d)``) to ``t_end`` in ``ceil(t_end/dt)`` equal steps.
+    """Deprecated: ``ff.evolve(SVGDParticles(V, kernel, alpha, beta), x0, t_end, dt=dt, method=...)``.
 
-    ``method``: ``"euler"`` (``X ← X + dt v(X)``, the SVGD update with ``ε = dt``) or ``"heun"``
-    (explicit trapezoidal, order 2 in ``dt``).  Returns the save times (rounded to steps, ``t_end`` included)
-    and the particle arrays there.  ``progress``, ``checkpoint``, ``checkpoint_every``, ``resume``: progress bar,
-    checkpoints and resuming as in :func:`~fieldflow.core.particle_loop.integrate_particles`; after a Ctrl-C the
-    returned times end at the interruption.
+    ``method``: ``"euler"`` (``"forward-euler"``) or ``"heun"``.  Returns the save times after ``0`` (``t_end``
+    included; after a Ctrl-C they end at the interruption) and the particle arrays there.
     """
-    if method not in ("euler", "heun"):
+    warn_moved("fieldflow.svgd.particles.simulate(x0, V, kernel, alpha, ...)",
+               "fieldflow.evolve(fieldflow.svgd.SVGDParticles(V, kernel, alpha, beta), x0, t_end, dt=dt)")
+    if method not in _METHODS:
         raise ValueError(f"method must be 'euler' or 'heun', got {method!r}")
-    if not (dt > 0 and t_end > 0):
-        raise ValueError("dt and t_end must be positive")
+    problem = SVGDParticles(V, kernel, alpha, beta, memory_bytes, self_radius)
+    traj = evolve(problem, x0, t_end, dt=dt, method=_METHODS[method], save_times=save_times, progress=progress,
+                  checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
     xp = namespace_of(x0)
-    x = xp.array(x0, dtype=float, copy=True)
-    _check(x, kernel, alpha)
-
-    def v(y: Any) -> Any:
-        return velocity(y, V, kernel, alpha, beta, memory_bytes, self_radius)
-
-    def step(y: Any, h: float) -> Any:
-        v0 = v(y)
-        if method == "euler":
-            return y + h * v0
-        return y + 0.5 * h * (v0 + v(y + h * v0))
-
-    fingerprint = {"method": "svgd", "step": method, "V": repr(V), "kernel": repr(kernel), "alpha": alpha,
-                   "beta": beta, "self_radius": self_radius}
-    return integrate_samples(x, t_end, dt, step, save_times=save_times, progress=progress, checkpoint=checkpoint,
-                             checkpoint_every=checkpoint_every, resume=resume, fingerprint=fingerprint,
-                             label="SVGD particles")
+    return traj.times[1:], [xp.asarray(state) for state in traj.states[1:]]

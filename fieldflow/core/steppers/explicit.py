@@ -15,9 +15,10 @@ class SSPRK3(Stepper):
 
     name = "ssprk3"
     order = 3
+    requires = ("stable_dt",)
 
-    def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, cfl: float = 0.9, **options: Any):
-        super().__init__(pde, dt, adaptive, **options)
+    def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, cfl: float = 0.9):
+        super().__init__(pde, dt, adaptive)
         if not 0 < cfl <= 1:
             raise ValueError(f"cfl must be in (0, 1], got {cfl}")
         self.cfl = cfl

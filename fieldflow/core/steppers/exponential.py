@@ -18,9 +18,10 @@ never limits the step: the step is bounded only by the explicit nonlinear term
 band-limited velocity.  Fixed points of the scheme are exactly the zeros of ``L u + N(u)``
 (for every ``h``), so steady states are reached without time-discretisation error.
 
-The equation provides (see :class:`SemilinearFourier`): ``linear_symbol`` (on the ``rfft``
-half-spectrum), ``nonlinear_hat(û, t)``, ``to_fourier(state)``, ``from_fourier(û)`` and
-``stable_dt(state, t)``.
+The equation provides the capabilities ``"semilinear_fourier"`` and ``"stable_dt"`` of the
+:class:`~fieldflow.core.problem.PDE` contract (the interface :class:`SemilinearFourier`): ``linear_symbol``
+(on the ``rfft`` half-spectrum), ``nonlinear_hat(û, t)``, ``to_fourier(state)``, ``from_fourier(û)`` and
+``stable_dt(state, t)``; :func:`~fieldflow.core.steppers.make_stepper` refuses an equation without them.
 """
 
 from __future__ import annotations
@@ -92,12 +93,10 @@ class ETDRK4(Stepper):
 
     name = "etdrk4"
     order = 4
+    requires = ("semilinear_fourier", "stable_dt")
 
-    def __init__(self, pde: Any, dt: float | None = None, adaptive: bool = True, cfl: float = 1.0, **options: Any):
-        super().__init__(pde, dt, adaptive, **options)
-        for attr in ("linear_symbol", "nonlinear_hat", "to_fourier", "from_fourier"):
-            if not hasattr(pde, attr):
-                raise ValueError(f"ETDRK4 needs a semilinear Fourier equation; {type(pde).__name__} has no {attr!r}")
+    def __init__(self, pde: Any, dt: float | None = None, adaptive: bool = True, cfl: float = 1.0):
+        super().__init__(pde, dt, adaptive)
         if not 0 < cfl <= 1:
             raise ValueError(f"cfl must be in (0, 1], got {cfl}")
         if not adaptive and dt is None:

@@ -165,9 +165,10 @@ class BackwardEuler(Stepper):
 
     name = "euler"
     order = 1
+    forwards_options_to = (_ImplicitSolver,)
 
     def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = False, **options: Any):
-        super().__init__(pde, dt, adaptive, **options)
+        super().__init__(pde, dt, adaptive)
         self.solver = _ImplicitSolver(pde, **options)
 
     def step(self, state, t, dt_max):
@@ -195,11 +196,12 @@ class TRBDF2(Stepper):
     name = "trbdf2"
     order = 2
     gamma = 2 - math.sqrt(2)
+    forwards_options_to = (_ImplicitSolver,)
 
     def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, rtol: float = 1e-5,
                  atol: float = 1e-8, positivity_tol: float = 1e-12,
                  error_weights: Callable[[Any, Any], Any] | None = None, **options: Any):
-        super().__init__(pde, dt, adaptive, **options)
+        super().__init__(pde, dt, adaptive)
         self.positivity_tol = positivity_tol
         self.error_weights = error_weights
         if not adaptive and dt is None:
@@ -229,6 +231,13 @@ class TRBDF2(Stepper):
         k = min(max(math.ceil(math.log2(span / min(h0, span))), 0), 30)
         self._dt0 = span * 2.0**-k
         return self._dt0
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The step-size ladder ``dt₀`` and the error scale ``max|u₀|`` fixed by :meth:`initial_dt`."""
+        return {"dt0": self._dt0, "scale": self._scale}
+
+    def restore_state(self, saved: dict[str, Any]) -> None:
+        self._dt0, self._scale = saved["dt0"], saved["scale"]
 
     def _weights(self, u: Any, u_new: Any) -> Any:
         """The error weights ``w`` (see the class docstring)."""

@@ -80,9 +80,9 @@ class LogDensity(PDE):
             return self._finite((self.pde.jvp(rho, rho * v, t) - f * v) / rho)
 
     def preconditioner(self, s: Any, c: float, t: float) -> Any:
-        """``(I − cJ_s)^{-1} = D^{-1}(I − cJ + c diag(f/ρ))^{-1} D`` with the density equation's sparse local Jacobian."""
-        local = getattr(self.pde, "local_jacobian", None)
-        if local is None:
+        """``(I − cJ_s)^{-1} = D^{-1}(I − cJ + c diag(f/ρ))^{-1} D`` with the density equation's sparse local
+        Jacobian (capability ``"local_jacobian"``); ``None`` (no preconditioning) for an equation without one."""
+        if "local_jacobian" not in self.pde.supports:
             return None
         import scipy.sparse as sp
         import scipy.sparse.linalg as spla
@@ -93,7 +93,7 @@ class LogDensity(PDE):
         rho, f = self._at(s, t)
         with np.errstate(over="ignore", invalid="ignore"):
             rate = to_numpy(self._finite(f / rho)).ravel()
-            T = local(rho)
+            T = self.pde.local_jacobian(rho)
         A = (sp.identity(T.shape[0], format="csc") - c * T + c * sp.diags(rate)).tocsc()
         if not np.all(np.isfinite(A.data)):
             raise FloatingPointError("the local Jacobian overflowed at a Newton iterate of log ρ")
@@ -121,13 +121,24 @@ class LogTRBDF2(Stepper):
 
     name = "log-trbdf2"
     order = 2
+    forwards_options_to = (TRBDF2,)
 
     def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, rtol: float = 1e-5,
                  atol: float = 1e-8, **options: Any):
-        super().__init__(pde, dt, adaptive, **options)
+        super().__init__(pde, dt, adaptive)
         self.log_pde = LogDensity(pde)
         self.rtol, self.atol = float(rtol), float(atol)
         self.inner = TRBDF2(self.log_pde, dt=dt, adaptive=adaptive, error_weights=self.error_weights, **options)
+
+    @classmethod
+    def known_options(cls) -> tuple[str, ...]:
+        return tuple(n for n in super().known_options() if n != "error_weights")  # the log-density weights are its own
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        return self.inner.checkpoint_state()
+
+    def restore_state(self, saved: dict[str, Any]) -> None:
+        self.inner.restore_state(saved)
 
     def error_weights(self, s: Any, s_new: Any) -> Any:
         """Tolerance on ``δs`` per cell, ``(rtol + atol)·max ρ/ρ`` at the step's start (capped at 1e300).
