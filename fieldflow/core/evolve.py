@@ -21,6 +21,7 @@ from .backend import to_numpy
 from .problem import PDE
 from .steppers import Stepper, make_stepper
 from .trajectory import Trajectory
+from .transfer import sample_diagnostics
 
 __all__ = ["evolve", "StructureError", "progress_bar"]
 
@@ -190,7 +191,7 @@ def evolve(
     checks = _Checks(pde, mass_tol, positivity_tol, monotone_tol) if check else None
 
     def record(t_now: float, s: Any) -> None:
-        values = pde.diagnostics(s, t_now)
+        values = sample_diagnostics(pde, s, t_now)  # one device→host read for the whole sample
         traj.add_diagnostics(t_now, values)
         if checks is not None:
             problem = checks(s, t_now, values)

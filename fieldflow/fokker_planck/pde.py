@@ -36,6 +36,7 @@ import numpy as np
 from ..core.backend import to_numpy
 from ..core.finite_volume import divergence, lower_cells, upper_cells
 from ..core.grids import Grid
+from ..core.linalg import flux_matrix
 from ..potentials import Potential
 from ..core.problem import PDE
 
@@ -126,33 +127,19 @@ class FokkerPlanck(PDE):
         return divergence(self._face_fluxes(mu), (1.0,) * self.grid.dim, self.grid.xp)
 
     def linear_operator(self, t: float = 0.0) -> Any:
-        """The sparse matrix ``L`` (CSR) with ``rhs(μ) = L μ`` (flattened in C order)."""
+        """The sparse matrix ``L`` (CSR, in the grid's namespace) with ``rhs(μ) = L μ`` (flattened in C order)."""
         if self._L is None:
-            import scipy.sparse as sp
-
-            n = self.grid.size
-            index = np.arange(n).reshape(self.grid.shape)
-            rows, cols, vals = [], [], []
-            for axis, (ap, am) in enumerate(self._faces):
-                p = np.take(index, np.arange(self.grid.shape[axis] - 1), axis=axis).ravel()
-                q = np.take(index, np.arange(1, self.grid.shape[axis]), axis=axis).ravel()
-                a, b = to_numpy(ap).ravel(), to_numpy(am).ravel()
-                # cell p loses F = a mu_p - b mu_q, cell q gains it
-                rows += [p, p, q, q]
-                cols += [p, q, p, q]
-                vals += [-a, b, a, -b]
-            L = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
-            if self.grid.backend == "cupy":
-                import cupyx.scipy.sparse as csp
-
-                L = csp.csr_matrix(L)
-            self._L = L
+            # cell p loses F = a mu_p - b mu_q, cell q gains it
+            self._L = flux_matrix(self.grid, [ap for ap, _ in self._faces], [-am for _, am in self._faces])
         return self._L
 
     def stable_dt(self, mu: Any = None, t: float = 0.0) -> float:
-        """Forward-Euler positivity/stability limit ``1 / max_i |L_ii|``."""
-        diag = to_numpy(self.linear_operator().diagonal())
-        return float(1.0 / np.max(-diag))
+        """Forward-Euler positivity/stability limit ``1 / max_i |L_ii|`` (state-independent: computed once per ``L``)."""
+        L = self.linear_operator()
+        if getattr(self, "_stable", None) is None or self._stable[0] is not L:
+            xp = self.grid.xp
+            self._stable = (L, float(1.0 / xp.max(-L.diagonal())))
+        return self._stable[1]
 
     def spectral_gap(self) -> float:
         """Smallest non-zero eigenvalue of ``−L``: the discrete Poincaré constant times ``D``.
