@@ -23,7 +23,12 @@ Three choices, by what they cost on each backend:
     the symbol of ``Ã`` with constant coefficients and zero-flux walls in the DCT-II basis (the
     eigenvectors of the cell-centred Neumann Laplacian), so ``M = S^{-1/2} C^{-1} P^{-1} C S^{-1/2}``
     costs one forward and one inverse DCT on the device.  Exact for constant-coefficient diffusion
-    ``I − cDΔ_h``; for drift-dominated or strongly varying coefficients it degrades toward Jacobi.
+    ``I − cDΔ_h`` while ``2cD Σ_a h_a^{-2} ≤ 1`` (the wall rows get their missing mirror coupling back
+    in ``S``, so ``S`` is constant there); beyond, the floor ½ on the constant term keeps ``P`` away from
+    zero where drift makes ``1 − 2Σκ_a`` small or negative.  Measured on 12 Fokker–Planck matrices
+    (quadratic and double-well ``V`` on ``[−5, 5]^d``, 2D 64² and 3D 20³, ``c = 0.01, 0.1, 1``): 612
+    GMRES(50) steps in all to ``rtol = 1e-8``, Jacobi 1068, no floor 6219 (two double-well cases do not
+    converge in 2000 steps).  For strongly varying coefficients it degrades toward Jacobi.
 
 ``"auto"`` is a host factorisation on NumPy and a device method on CuPy; each caller says which
 (:func:`resolve_method`): ``"lu"``/``"jacobi"`` for the Newton preconditioners of nonlinear equations,
@@ -104,9 +109,9 @@ class NeumannDCT:
             raise ValueError("the 'dct' preconditioner is for no-flux box grids")
         xp = grid.xp
         self.grid, self._dct = grid, _dct_module(xp)
-        d = xp.abs(A.diagonal())
+        d = xp.abs(A.diagonal().reshape(grid.shape) + _wall_couplings(A, grid))
         d = xp.where(d == 0, 1.0, d)
-        self._scale = (1.0 / xp.sqrt(d)).reshape(grid.shape)
+        self._scale = 1.0 / xp.sqrt(d)
         couplings = _face_couplings(A, grid, self._scale)
         symbol = xp.zeros(grid.shape)
         for a, (kappa, n) in enumerate(zip(couplings, grid.shape)):
@@ -114,6 +119,7 @@ class NeumannDCT:
             shape = [1] * grid.dim
             shape[a] = n
             symbol = symbol + kappa * (4.0 * xp.sin(math.pi * k / (2 * n)) ** 2).reshape(shape)
+        # the constant term is floored at ½ (see the module docstring)
         self._inverse_symbol = 1.0 / (xp.maximum(1.0 - 2.0 * sum(couplings), 0.5) + symbol)
 
     def matvec(self, v: Any) -> Any:
@@ -130,6 +136,27 @@ def _dct_module(xp: Any) -> Any:
     import scipy.fft
 
     return scipy.fft
+
+
+def _wall_couplings(A: Any, grid: Grid) -> Any:
+    """``|A_{i,i∓e_a}|`` of the missing neighbour's mirror image, added to the diagonal of wall cells.
+
+    The Neumann Laplacian's boundary rows lack one coupling; restoring it makes the scaling ``S`` constant
+    for constant coefficients, so that the scaled matrix is exactly the frozen-coefficient model there.
+    With ``χ`` the indicator of the plane next to a wall, ``(A χ)`` on the wall plane is the coupling
+    to that neighbour (two products with ``A`` per axis).
+    """
+    xp, dim = grid.xp, grid.dim
+    out = xp.zeros(grid.shape)
+    for a, n in enumerate(grid.shape):
+        shape = [1] * dim
+        shape[a] = n
+        index = xp.arange(n).reshape(shape)
+        for wall, inner in ((0, 1), (n - 1, n - 2)):
+            plane = xp.broadcast_to(index == inner, grid.shape).astype(float)
+            image = (A @ plane.ravel()).reshape(grid.shape)
+            out = out + xp.where(xp.broadcast_to(index == wall, grid.shape), xp.abs(image), 0.0)
+    return out
 
 
 def _face_couplings(A: Any, grid: Grid, scale: Any) -> list[Any]:
