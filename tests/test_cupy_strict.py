@@ -1,4 +1,5 @@
-"""Every solver family on the strict CuPy stand-in: NumPy's results to 1e-12, and no array copies in a steady step.
+"""Every solver family on the strict CuPy stand-in (and on a real GPU where one is present): NumPy's results to
+1e-12, and no array copies in a steady step.
 
 For each grid equation with each of its steppers, each particle method, and the spectral and Polchinski
 entry points: the same problem is built on NumPy and on ``backend="cupy"`` with the stand-in of
@@ -15,13 +16,18 @@ host arrays in device arithmetic, no SciPy matrices in ``cupyx``, only CuPy 14's
   built fresh each time, so set-up cancels — must contain no array copy (``d2h``, ``h2d``: transfers of
   more than :data:`cupy_strict.SMALL` numbers).  Its scalar syncs are counted against the budget stated
   per case and listed in the test summary (``host↔device traffic per steady step``).
+
+With a GPU the same cases also run on real CuPy (the ``cupy`` ids), comparing results only: cuFFT and the
+device's reduction order change the round-off, so the bound is 1e-10, and 1e-7 where a Krylov solver's
+step count may differ by one between the backends (GMRES residual 1e-8); the stochastic particle methods
+are compared on the stand-in only (CuPy's random streams are not NumPy's).
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -29,7 +35,7 @@ import pytest
 
 import cupy_strict
 import fieldflow as ff
-from conftest import SYNC_REPORT
+from conftest import CUPY, SYNC_REPORT
 from fieldflow.core.backend import to_numpy
 
 RTOL = 1e-12
@@ -45,7 +51,7 @@ class GridCase:
     make: Callable[[str], tuple[Any, Any]]
     options: dict
     syncs: int
-    numpy_options: dict = field(default_factory=dict)
+    krylov: bool = False  #: a Krylov solver runs (on a GPU the results then agree to its tolerance only)
 
 
 def _fp(n, dim, **kw):
@@ -104,21 +110,21 @@ GRID_CASES = {
     "fokker_planck-2d-euler": GridCase(_fp(24, 2), dict(method="euler", dt=2**-7), 6),
     "fokker_planck-2d-ssprk3": GridCase(_fp(24, 2), dict(method="ssprk3", dt=2**-9), 6),
     "fokker_planck-3d-trbdf2-iterative": GridCase(_fp(12, 3), dict(method="trbdf2", dt=2**-7, linear_solver="iterative",
-                                                                   preconditioner="dct"), 60),
+                                                                   preconditioner="dct"), 60, krylov=True),
     "fokker_planck-time-dependent-trbdf2": GridCase(_fp_time, dict(method="trbdf2", dt=2**-7, linear_solver="iterative",
-                                                                   preconditioner="dct"), 60),
-    "svgd-1d-log-trbdf2": GridCase(_svgd(96, 1), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 120),
-    "svgd-2d-log-trbdf2": GridCase(_svgd(12, 2), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 120),
-    "svgd-1d-trbdf2": GridCase(_svgd(96, 1), dict(method="trbdf2", dt=2**-7, **JACOBI), 120),
-    "svgd-1d-euler": GridCase(_svgd(96, 1), dict(method="euler", dt=2**-7, **JACOBI), 60),
+                                                                   preconditioner="dct"), 60, krylov=True),
+    "svgd-1d-log-trbdf2": GridCase(_svgd(96, 1), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 120, krylov=True),
+    "svgd-2d-log-trbdf2": GridCase(_svgd(12, 2), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 120, krylov=True),
+    "svgd-1d-trbdf2": GridCase(_svgd(96, 1), dict(method="trbdf2", dt=2**-7, **JACOBI), 120, krylov=True),
+    "svgd-1d-euler": GridCase(_svgd(96, 1), dict(method="euler", dt=2**-7, **JACOBI), 60, krylov=True),
     "svgd-1d-ssprk3": GridCase(_svgd(96, 1), dict(method="ssprk3", dt=2**-17), 6),
-    "local_svgd-1d-log-trbdf2": GridCase(_svgd(96, 1, local=True), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 120),
+    "local_svgd-1d-log-trbdf2": GridCase(_svgd(96, 1, local=True), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 120, krylov=True),
     "local_svgd-2d-trbdf2": GridCase(_svgd(12, 2, local=True), dict(method="trbdf2", dt=2**-7), 20),
     "local_svgd-1d-euler": GridCase(_svgd(96, 1, local=True), dict(method="euler", dt=2**-7), 20),
     "local_svgd-1d-ssprk3": GridCase(_svgd(96, 1, local=True), dict(method="ssprk3", dt=2**-13), 6),
     "mckean_vlasov-etdrk4": GridCase(_mckean_vlasov(), dict(method="etdrk4", dt=2**-5), 6),
     "mckean_vlasov-ssprk3": GridCase(_mckean_vlasov(), dict(method="ssprk3", dt=2**-11), 8),
-    "mckean_vlasov-trbdf2": GridCase(_mckean_vlasov(), dict(method="trbdf2", dt=2**-5), 200),
+    "mckean_vlasov-trbdf2": GridCase(_mckean_vlasov(), dict(method="trbdf2", dt=2**-5), 200, krylov=True),
     "linearized_mckean_vlasov-etdrk4": GridCase(_mckean_vlasov(linearized=True), dict(method="etdrk4", dt=2**-5), 6),
     "landau-2d-ssprk3": GridCase(_landau, dict(method="ssprk3", dt=2**-12), 16),
 }
@@ -160,16 +166,24 @@ def _close(got: Any, ref: Any, rtol: float = RTOL) -> None:
     assert float(np.max(np.abs(got - ref))) <= rtol * scale, float(np.max(np.abs(got - ref))) / scale
 
 
+@pytest.fixture(params=["cupy-strict", pytest.param("cupy", marks=pytest.mark.skipif(not CUPY, reason="no GPU here"))])
+def device(request):
+    """The stand-in's ledger (``cupy-strict``), or ``None`` on a real GPU (``cupy``)."""
+    return request.getfixturevalue("strict_cupy") if request.param == "cupy-strict" else None
+
+
 @pytest.mark.parametrize("name", list(GRID_CASES))
-def test_grid_solver_runs_on_strict_cupy(name, strict_cupy):
+def test_grid_solver_runs_on_cupy(name, device):
     case = GRID_CASES[name]
     ref = _run(case, "numpy", 2)
     got = _run(case, "cupy", 2)
     assert got.info["status"] == "done" and isinstance(got.final, np.ndarray)
-    _close(got.final, ref.final)
+    rtol = RTOL if device is not None else (1e-7 if case.krylov else 1e-10)
+    _close(got.final, ref.final, rtol)
     for key in ref.diagnostics:
-        np.testing.assert_allclose(got[key], ref[key], rtol=1e-10, atol=1e-12, err_msg=key)
-    _check_steady(name, strict_cupy, lambda steps: _run(case, "cupy", steps), case.syncs)
+        np.testing.assert_allclose(got[key], ref[key], rtol=max(1e-10, rtol), atol=1e-12, err_msg=key)
+    if device is not None:
+        _check_steady(name, device, lambda steps: _run(case, "cupy", steps), case.syncs)
 
 
 def test_default_preconditioners_agree_at_the_solver_tolerance(strict_cupy):
@@ -224,15 +238,21 @@ def _particle_cases():
     }
 
 
+STOCHASTIC = ("langevin", "mckean_vlasov_particles")
+
+
 @pytest.mark.parametrize("name", ["langevin", "svgd_particles", "mckean_vlasov_particles", "landau_blob", "landau_score"])
-def test_particle_method_runs_on_strict_cupy(name, strict_cupy):
+def test_particle_method_runs_on_cupy(name, device):
+    if device is None and name in STOCHASTIC:
+        pytest.skip("CuPy's random streams differ from NumPy's; compared on the stand-in only")
     run, budget = _particle_cases()[name]
-    _close(to_numpy(run("cupy", 2)), to_numpy(run("numpy", 2)))
-    _check_steady(name, strict_cupy, lambda steps: run("cupy", steps), budget)
+    _close(to_numpy(run("cupy", 2)), to_numpy(run("numpy", 2)), RTOL if device is not None else 1e-10)
+    if device is not None:
+        _check_steady(name, device, lambda steps: run("cupy", steps), budget)
 
 
 # ------------------------------------------------------------------------------------------- spectral, Polchinski
-def test_spectral_entry_points_run_on_strict_cupy(strict_cupy):
+def test_spectral_entry_points_run_on_cupy(device):
     """Spectral gaps are host eigensolvers fed by device operators: the operator is downloaded once, explicitly."""
     from fieldflow.mckean_vlasov.interactions import kuramoto_daido
     from fieldflow.mckean_vlasov.linearized import linearized_operator, linearized_spectrum
@@ -249,11 +269,11 @@ def test_spectral_entry_points_run_on_strict_cupy(strict_cupy):
         q = grid.asarray(np.full(64, 1 / (2 * np.pi)))
         ops.append(to_numpy(linearized_operator(W, K, q, modes=12, grid=grid).matrix))
         spectra.append(linearized_spectrum(W, K, q, modes=12, count=4).spectral_gap)
-    _close(ops[1], ops[0])
+    _close(ops[1], ops[0], RTOL if device is not None else 1e-10)
     assert spectra[1] == pytest.approx(spectra[0], rel=1e-10)
 
 
-def test_polchinski_entry_points_run_on_strict_cupy(strict_cupy, monkeypatch):
+def test_polchinski_entry_points_run_on_cupy(device, monkeypatch):
     """``V_t = −log(γ * e^{−V_0})`` loses ~e^{V_t}·1e-16 relative accuracy where ``e^{−V_t}`` is small, so the
     host FFT providers' round-off (pyFFTW, SciPy) differs from ``numpy.fft``'s by more than 1e-12 there: the
     reference uses ``numpy.fft``, the transform under the stand-in's ``cupy.fft``, and must agree to 1e-12."""
@@ -268,12 +288,13 @@ def test_polchinski_entry_points_run_on_strict_cupy(strict_cupy, monkeypatch):
         F = lambda p: p[..., 0] ** 2  # noqa: E731
         values.append((to_numpy(flow.potential(0.5)), flow.expectation(F, 0.5),
                        to_numpy(flow.semigroup(F, 0.2, 0.5))))
-    _close(values[1][0], values[0][0])
-    assert values[1][1] == pytest.approx(values[0][1], rel=1e-12)
-    _close(np.nan_to_num(values[1][2]), np.nan_to_num(values[0][2]))
+    rtol = RTOL if device is not None else 1e-9  # cuFFT's round-off, amplified by the log where e^{-V_t} is small
+    _close(values[1][0], values[0][0], rtol)
+    assert values[1][1] == pytest.approx(values[0][1], rel=rtol)
+    _close(np.nan_to_num(values[1][2]), np.nan_to_num(values[0][2]), rtol)
     samples = []
     for backend in ("numpy", "cupy"):
         lattice = P.Lattice(4.0, 0.5, 2, backend=backend)
         sampler = P.GaussianFieldSampler(P.PauliVillars(lattice, 0.8).covariance(2.0))
         samples.append(to_numpy(sampler.sample(16, seed=5)))
-    _close(samples[1], samples[0])
+    _close(samples[1], samples[0], rtol)

@@ -31,7 +31,8 @@ class StrictModule(types.ModuleType):
         super().__init__(name)
         self.__dict__["_recorded"] = NAMES["modules"].get(name, {})
         for attr, value in implemented.items():
-            if attr in self._recorded or attr.startswith("_"):
+            # submodules count: CuPy imports some lazily, so they are missing from the recorded dir()
+            if attr in self._recorded or attr.startswith("_") or isinstance(value, types.ModuleType):
                 setattr(self, attr, value)
         MODULES[name] = self
 
