@@ -85,7 +85,8 @@ class _ImplicitSolver:
             elif self.xp.__name__ == "numpy":
                 lu = self.spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A")  # best ordering for structurally symmetric stencils
             else:
-                lu = self.spla.splu(A)  # CuPy: factorised on the host once per step size, solved on the device
+                # CuPy: factorised on the host once per step size (same ordering), solved on the device
+                lu = self.spla.splu(A, permc_spec="MMD_AT_PLUS_A")
             if len(self._lu) >= 8:
                 self._lu.pop(next(iter(self._lu)))
             self._lu[key] = lu
