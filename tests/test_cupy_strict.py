@@ -110,23 +110,23 @@ GRID_CASES = {
     "fokker_planck-2d-euler": GridCase(_fp(24, 2), dict(method="euler", dt=2**-7), 6),
     "fokker_planck-2d-ssprk3": GridCase(_fp(24, 2), dict(method="ssprk3", dt=2**-9), 6),
     "fokker_planck-3d-trbdf2-iterative": GridCase(_fp(12, 3), dict(method="trbdf2", dt=2**-7, linear_solver="iterative",
-                                                                   preconditioner="dct"), 60, krylov=True),
+                                                                   preconditioner="dct"), 30, krylov=True),
     "fokker_planck-time-dependent-trbdf2": GridCase(_fp_time, dict(method="trbdf2", dt=2**-7, linear_solver="iterative",
-                                                                   preconditioner="dct"), 60, krylov=True),
-    "svgd-1d-log-trbdf2": GridCase(_svgd(96, 1), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 120, krylov=True),
-    "svgd-2d-log-trbdf2": GridCase(_svgd(12, 2), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 120, krylov=True),
-    "svgd-1d-trbdf2": GridCase(_svgd(96, 1), dict(method="trbdf2", dt=2**-7, **JACOBI), 120, krylov=True),
-    "svgd-1d-euler": GridCase(_svgd(96, 1), dict(method="euler", dt=2**-7, **JACOBI), 60, krylov=True),
+                                                                   preconditioner="dct"), 40, krylov=True),
+    "svgd-1d-log-trbdf2": GridCase(_svgd(96, 1), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 60, krylov=True),
+    "svgd-2d-log-trbdf2": GridCase(_svgd(12, 2), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 60, krylov=True),
+    "svgd-1d-trbdf2": GridCase(_svgd(96, 1), dict(method="trbdf2", dt=2**-7, **JACOBI), 50, krylov=True),
+    "svgd-1d-euler": GridCase(_svgd(96, 1), dict(method="euler", dt=2**-7, **JACOBI), 30, krylov=True),
     "svgd-1d-ssprk3": GridCase(_svgd(96, 1), dict(method="ssprk3", dt=2**-17), 6),
-    "local_svgd-1d-log-trbdf2": GridCase(_svgd(96, 1, local=True), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 120, krylov=True),
+    "local_svgd-1d-log-trbdf2": GridCase(_svgd(96, 1, local=True), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 100, krylov=True),
     "local_svgd-2d-trbdf2": GridCase(_svgd(12, 2, local=True), dict(method="trbdf2", dt=2**-7), 20),
-    "local_svgd-1d-euler": GridCase(_svgd(96, 1, local=True), dict(method="euler", dt=2**-7), 20),
+    "local_svgd-1d-euler": GridCase(_svgd(96, 1, local=True), dict(method="euler", dt=2**-7), 12),
     "local_svgd-1d-ssprk3": GridCase(_svgd(96, 1, local=True), dict(method="ssprk3", dt=2**-13), 6),
-    "mckean_vlasov-etdrk4": GridCase(_mckean_vlasov(), dict(method="etdrk4", dt=2**-5), 6),
-    "mckean_vlasov-ssprk3": GridCase(_mckean_vlasov(), dict(method="ssprk3", dt=2**-11), 8),
-    "mckean_vlasov-trbdf2": GridCase(_mckean_vlasov(), dict(method="trbdf2", dt=2**-5), 200, krylov=True),
+    "mckean_vlasov-etdrk4": GridCase(_mckean_vlasov(), dict(method="etdrk4", dt=2**-5), 8),
+    "mckean_vlasov-ssprk3": GridCase(_mckean_vlasov(), dict(method="ssprk3", dt=2**-11), 10),
+    "mckean_vlasov-trbdf2": GridCase(_mckean_vlasov(), dict(method="trbdf2", dt=2**-5), 150, krylov=True),
     "linearized_mckean_vlasov-etdrk4": GridCase(_mckean_vlasov(linearized=True), dict(method="etdrk4", dt=2**-5), 6),
-    "landau-2d-ssprk3": GridCase(_landau, dict(method="ssprk3", dt=2**-12), 16),
+    "landau-2d-ssprk3": GridCase(_landau, dict(method="ssprk3", dt=2**-12), 8),
 }
 
 
@@ -228,13 +228,13 @@ def _particle_cases():
         return model.run(v0, log_f0, steps * dt, dt).states[-1]
 
     return {
-        "langevin": (lambda b, k: langevin.simulate(Q2, xp_of(b).asarray(x2), k * dt, dt, seed=3)[1][-1], 6),
+        "langevin": (lambda b, k: langevin.simulate(Q2, xp_of(b).asarray(x2), k * dt, dt, seed=3)[1][-1], 3),
         "svgd_particles": (lambda b, k: svgd_particles.simulate(xp_of(b).asarray(x2), Q2, ff.svgd.Bessel(0.7), 0.5,
-                                                                t_end=k * dt, dt=dt)[1][-1], 6),
+                                                                t_end=k * dt, dt=dt)[1][-1], 4),
         "mckean_vlasov_particles": (lambda b, k: mv_particles.simulate(kuramoto_daido(0.8), 1.2, xp_of(b).asarray(theta),
-                                                                       k * dt, dt, seed=3)[1][-1], 6),
+                                                                       k * dt, dt, seed=3)[1][-1], 3),
         "landau_blob": (blob, 20),
-        "landau_score": (score, 40),
+        "landau_score": (score, 10),
     }
 
 

@@ -3,7 +3,7 @@
 Linear equations (``pde.linear_operator`` not ``None``) use sparse LU factorisations (or preconditioned
 GMRES where LU fill-in is too large).  Nonlinear ones use Newton's method with ``pde.jacobian`` (sparse
 direct) or, without it, Jacobian-free Newton–GMRES with ``pde.jvp``, preconditioned by
-``pde.preconditioner`` when the equation provides one.  GMRES is :func:`fieldflow.core.linalg.gmres`,
+``pde.preconditioner`` when the equation provides one.  GMRES is :func:`fieldflow.core.linalg.krylov.gmres`,
 written against the array namespace, so NumPy and CuPy run the same iteration.  A Newton failure inside an adaptive TR-BDF2
 step rejects the step and halves it.
 """
@@ -23,7 +23,7 @@ __all__ = ["BackwardEuler", "TRBDF2"]
 
 
 class _IterativeFactor:
-    """``A x = b`` by GMRES (:func:`~fieldflow.core.linalg.gmres`) with an approximate inverse of ``A``.
+    """``A x = b`` by GMRES (:func:`~fieldflow.core.linalg.krylov.gmres`) with an approximate inverse of ``A``.
 
     Used where a sparse LU fills in too much (3D) and on CuPy beyond the direct limit; the
     preconditioner is a host ILU on NumPy and the device ``"dct"`` one on CuPy unless chosen
