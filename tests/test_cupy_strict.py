@@ -224,7 +224,7 @@ def _particle_cases():
         xp = xp_of(backend)
         v0 = xp.asarray(x2)
         log_f0 = xp.asarray(-0.5 * np.sum(x2**2, -1) - np.log(2 * np.pi))
-        model = ff.landau.ScoreLandau(2, gamma=0.0)
+        model = ff.landau.ScoreLandau(2, gamma=0.0, n_centres=(8, 16), ridge=(1e-3, 1e-1), folds=3)  # CV, kept small
         return model.run(v0, log_f0, steps * dt, dt).states[-1]
 
     return {
@@ -298,3 +298,17 @@ def test_polchinski_entry_points_run_on_cupy(device, monkeypatch):
         sampler = P.GaussianFieldSampler(P.PauliVillars(lattice, 0.8).covariance(2.0))
         samples.append(to_numpy(sampler.sample(16, seed=5)))
     _close(samples[1], samples[0], rtol)
+
+
+def test_cupy_defaults_stay_on_the_device(strict_cupy):
+    """With default options, a 3D problem beyond the direct limit and a time-dependent operator take the device
+    path on CuPy (GMRES + DCT preconditioner, no host LU), and their steady steps copy no array."""
+    from fieldflow.core.steppers.implicit import _ImplicitSolver
+
+    big, _ = _fp(18, 3)("cupy")  # 5832 unknowns > the 3D direct limit of 5000
+    assert _ImplicitSolver(big).linear_solver == "iterative"
+    timed, _ = _fp_time("cupy")
+    assert _ImplicitSolver(timed).linear_solver == "iterative"
+    assert _ImplicitSolver(_fp_time("numpy")[0]).linear_solver == "direct"
+    case = GridCase(_fp_time, dict(method="trbdf2", dt=2**-7), 40)
+    _check_steady("fokker_planck-time-dependent-defaults", strict_cupy, lambda steps: _run(case, "cupy", steps), 40)

@@ -53,7 +53,8 @@ class _ImplicitSolver:
     (``"auto"``: ILU on NumPy, the device ``"dct"`` on CuPy) and in the equation's Newton–GMRES
     preconditioner (``"auto"``: LU on NumPy, the device ``"jacobi"`` on CuPy).
     On CuPy the direct path factorises on the host once per step size (CuPy's ``splu``) and solves on the
-    device; the iterative path never leaves the device.
+    device; the iterative path never leaves the device, and ``"auto"`` takes it for time-dependent
+    operators (a factorisation per stage time would be a host round trip per stage).
     """
 
     def __init__(self, pde: PDE, newton_tol: float = 1e-10, max_newton: int = 30, gmres_tol: float = 1e-8,
@@ -70,7 +71,9 @@ class _ImplicitSolver:
         self.linear = pde.linear_operator(0.0) is not None
         if linear_solver == "auto":
             limit = 5000 if pde.grid.dim == 3 else direct_limit
-            linear_solver = "direct" if pde.grid.size <= limit else "iterative"
+            # on CuPy a direct factorisation is a host trip, worth it only when reused: not for L(t)
+            host_trip = self.xp.__name__ != "numpy" and pde.time_dependent
+            linear_solver = "direct" if pde.grid.size <= limit and not host_trip else "iterative"
         self.linear_solver, self.iterative_tol, self.preconditioner = linear_solver, iterative_tol, preconditioner
 
     def _factor(self, c: float, t: float) -> Any:
