@@ -9,6 +9,8 @@ module                 what
 ``finite_volume``      face slices, the discrete divergence, wall checks
 ``problem``            :class:`~fieldflow.core.problem.PDE`, the contract between an equation and ``evolve``
 ``steppers``           explicit, implicit, exponential steppers in one registry
+``linalg``             GMRES(m), stencil matrices and preconditioners in the grid's namespace
+``transfer``           device→host reads gathered (a diagnostics sample in one transfer)
 ``evolve``             the one time loop
 ``particle_loop``      the time loop of particle methods
 ``trajectory``         results of a run: snapshots, diagnostics, I/O, rate fits
