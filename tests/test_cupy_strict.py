@@ -113,6 +113,9 @@ GRID_CASES = {
                                                                    preconditioner="dct"), 30, krylov=True),
     "fokker_planck-time-dependent-trbdf2": GridCase(_fp_time, dict(method="trbdf2", dt=2**-7, linear_solver="iterative",
                                                                    preconditioner="dct"), 40, krylov=True),
+    "fokker_planck-1d-log-trbdf2": GridCase(_fp(96, 1), dict(method="log-trbdf2", dt=2**-7), 90, krylov=True),
+    "fokker_planck-time-dependent-euler": GridCase(_fp_time, dict(method="euler", dt=2**-7), 30, krylov=True),
+    "fokker_planck-time-dependent-ssprk3": GridCase(_fp_time, dict(method="ssprk3", dt=2**-12), 15),
     "svgd-1d-log-trbdf2": GridCase(_svgd(96, 1), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 60, krylov=True),
     "svgd-2d-log-trbdf2": GridCase(_svgd(12, 2), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 60, krylov=True),
     "svgd-1d-trbdf2": GridCase(_svgd(96, 1), dict(method="trbdf2", dt=2**-7, **JACOBI), 50, krylov=True),
@@ -125,8 +128,14 @@ GRID_CASES = {
     "mckean_vlasov-etdrk4": GridCase(_mckean_vlasov(), dict(method="etdrk4", dt=2**-5), 8),
     "mckean_vlasov-ssprk3": GridCase(_mckean_vlasov(), dict(method="ssprk3", dt=2**-11), 10),
     "mckean_vlasov-trbdf2": GridCase(_mckean_vlasov(), dict(method="trbdf2", dt=2**-5), 150, krylov=True),
+    "mckean_vlasov-euler": GridCase(_mckean_vlasov(), dict(method="euler", dt=2**-5), 140, krylov=True),
+    "mckean_vlasov-log-trbdf2": GridCase(_mckean_vlasov(), dict(method="log-trbdf2", dt=2**-5), 180, krylov=True),
+    "linearized_mckean_vlasov-ssprk3": GridCase(_mckean_vlasov(linearized=True), dict(method="ssprk3", dt=2**-11), 8),
     "linearized_mckean_vlasov-etdrk4": GridCase(_mckean_vlasov(linearized=True), dict(method="etdrk4", dt=2**-5), 6),
     "landau-2d-ssprk3": GridCase(_landau, dict(method="ssprk3", dt=2**-12), 8),
+    "landau-2d-trbdf2": GridCase(_landau, dict(method="trbdf2", dt=2**-10), 30, krylov=True),
+    "landau-2d-euler": GridCase(_landau, dict(method="euler", dt=2**-10), 20, krylov=True),
+    "landau-2d-log-trbdf2": GridCase(_landau, dict(method="log-trbdf2", dt=2**-12), 360, krylov=True),
 }
 
 
