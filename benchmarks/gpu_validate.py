@@ -412,16 +412,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=400.0, help="seconds after which remaining sections are skipped")
     parser.add_argument("--tests-timeout", type=float, default=150.0, help="seconds for the pytest subprocess")
     args = parser.parse_args(argv)
-    chosen = [s for s in SECTIONS if (not args.only or s in args.only.split(",")) and s not in args.skip.split(",")]
     unknown = set(filter(None, args.only.split(",") + args.skip.split(","))) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
-    if args.dry_run:
-        sys.path.insert(0, str(ROOT / "tests"))
-        import cupy_strict
-
-        cupy_strict.install()
     sys.path.insert(0, str(ROOT))
+    if not args.dry_run:
+        return run(args, argv)
+    sys.path.insert(0, str(ROOT / "tests"))
+    import cupy_strict
+
+    with cupy_strict.installed():
+        return run(args, argv)
+
+
+def run(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """The chosen sections in order, each guarded, the report rewritten after each."""
+    chosen = [s for s in SECTIONS if (not args.only or s in args.only.split(",")) and s not in args.skip.split(",")]
     out = Path(args.out)
     report: dict[str, Any] = {"command": " ".join(["python", "benchmarks/gpu_validate.py"] + (argv or sys.argv[1:])),
                               "started": time.strftime("%Y-%m-%d %H:%M:%S"), "dry_run": args.dry_run,
