@@ -33,7 +33,6 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-import cupy_strict
 import fieldflow as ff
 from conftest import CUPY, SYNC_REPORT
 from fieldflow.core.backend import to_numpy

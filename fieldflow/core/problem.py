@@ -12,7 +12,8 @@ it preserves — and nothing about time stepping, progress bars or storage, whic
 * optionally ``jacobian(state, t)`` (sparse matrix) or ``jvp(state, v, t)`` (Jacobian-vector
   product) for nonlinear implicit steps; without either, a finite-difference product is used;
 * optionally, for Jacobian-free Newton–GMRES, ``preconditioner(state, c, t)`` (an approximate
-  inverse of ``I − c J(state)``).
+  inverse of ``I − c J(state)``), or ``local_jacobian(state)`` (a sparse approximation of ``J`` that
+  :class:`~fieldflow.core.steppers.log_density.LogTRBDF2` turns into its preconditioner).
 
 Class attributes tell :func:`fieldflow.evolve` what to check as it runs:
 ``conserved`` (e.g. ``("mass",)``), ``positive`` (the state is a density), and ``monotone``
@@ -78,8 +79,12 @@ class PDE:
         return (self.rhs(state + eps * v, t) - self.rhs(state, t)) / eps
 
     def preconditioner(self, state: Any, c: float, t: float) -> Any | None:
-        """An approximation of ``(I − c J(state))^{-1}`` for GMRES (a ``LinearOperator`` on flattened
-        vectors), or ``None`` (the default: no preconditioning)."""
+        """An approximation of ``(I − c J(state))^{-1}`` for GMRES on flattened vectors of the state's
+        namespace (a callable, or an object with ``matvec``), or ``None`` (the default: no preconditioning).
+
+        Build it with :func:`fieldflow.core.linalg.approximate_inverse` from a sparse matrix of the grid's
+        namespace, so that it follows the implicit solver's ``preconditioner=`` option (host LU on NumPy,
+        a device method on CuPy)."""
         return None
 
     # ------------------------------------------------------------------ input and identity
