@@ -10,6 +10,8 @@ module                 what
 ``validation``         checks of user input (densities, covariances) with messages that say what to change
 ``problem``            the contract between a problem and ``evolve``: ``PDE``, ``ParticleSystem``, ``StepMap``
 ``steppers``           explicit, implicit, exponential, particle and step-map steppers in one registry
+``linalg``             GMRES(m), stencil matrices and preconditioners in the grid's namespace
+``transfer``           device→host reads gathered (a diagnostics sample in one transfer)
 ``evolve``             the one time loop (grids, particles, step maps)
 ``checkpoint``         checkpoints of ``evolve``: live state rewritten, history appended
 ``jko``                one JKO step on quantiles (1D), by Newton's method

@@ -25,9 +25,13 @@ import numpy as np
 __all__ = [
     "set_backend",
     "get_backend",
+    "check_cupy",
+    "CUPY_MIN_VERSION",
     "get_namespace",
     "namespace_of",
     "to_numpy",
+    "block_rows",
+    "DEVICE_BLOCK_BYTES",
     "optional_import",
     "available_fft_providers",
     "get_fft",
@@ -55,20 +59,53 @@ def optional_import(name: str) -> ModuleType:
     except ImportError as exc:  # pragma: no cover - depends on the machine
         top = name.split(".")[0]
         hint = f"pip install 'fieldflow[{_EXTRA[top]}]'" if top in _EXTRA else f"pip install {top}"
-        if top == "cupy":
-            hint += " (needs an NVIDIA GPU and CUDA)"
+        if top in ("cupy", "cupyx"):
+            hint = _CUPY_INSTALL + " (needs an NVIDIA GPU)"
         raise ImportError(f"{name} is not available: {hint}") from exc
+
+
+#: the oldest CuPy release whose ``cupyx.scipy`` has what the solvers call (sparse assembly, ``splu``, ``dctn``)
+CUPY_MIN_VERSION = (14, 0)
+_CUPY_INSTALL = ("pip install 'fieldflow[gpu]' (CUDA 12) or pip install 'cupy-cuda13x>=14' (CUDA 13)")
+
+
+def check_cupy(cupy: ModuleType) -> ModuleType:
+    """``cupy`` if it is recent enough and sees a CUDA device; otherwise one line saying what to install or check.
+
+    Raises
+    ------
+    ImportError
+        CuPy older than :data:`CUPY_MIN_VERSION`.
+    RuntimeError
+        No CUDA device (or no working driver) visible to CuPy.
+    """
+    version = str(getattr(cupy, "__version__", "0"))
+    found = tuple(int(p) if p.isdigit() else 0 for p in version.split(".")[:2])
+    if found < CUPY_MIN_VERSION:
+        raise ImportError(f"fieldflow needs CuPy >= {'.'.join(map(str, CUPY_MIN_VERSION))}, found {version}: "
+                          f"{_CUPY_INSTALL}")
+    try:
+        devices = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDARuntimeError without a driver
+        raise RuntimeError(f"CuPy {version} finds no CUDA device ({type(exc).__name__}: {exc}); check the NVIDIA "
+                           "driver and CUDA_VISIBLE_DEVICES, or use the 'numpy' backend") from exc
+    if devices < 1:
+        raise RuntimeError(f"CuPy {version} finds no CUDA device; check the NVIDIA driver and CUDA_VISIBLE_DEVICES, "
+                           "or use the 'numpy' backend")
+    return cupy
 
 
 def set_backend(name: str) -> None:
     """Select the global array namespace: ``"numpy"`` or ``"cupy"``.
 
-    Objects created afterwards without an explicit ``backend=`` use it.
+    Objects created afterwards without an explicit ``backend=`` use it.  ``"cupy"`` is checked at once
+    (:func:`check_cupy`): an old CuPy or a machine without a CUDA device gives a one-line error saying
+    what to install or check.
     """
     if name not in _BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {_BACKENDS}")
     if name == "cupy":
-        optional_import("cupy")
+        check_cupy(optional_import("cupy"))
     _state["backend"] = name
 
 
@@ -82,7 +119,13 @@ def get_namespace(name: str | None = None) -> ModuleType:
     name = name or _state["backend"]
     if name not in _BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {_BACKENDS}")
-    return optional_import(name)
+    module = optional_import(name)
+    if name == "cupy" and module not in _checked:
+        _checked.add(check_cupy(module))
+    return module
+
+
+_checked: set[ModuleType] = set()
 
 
 def namespace_of(array: Any) -> ModuleType:
@@ -91,6 +134,21 @@ def namespace_of(array: Any) -> ModuleType:
     if module == "cupy":
         return optional_import("cupy")
     return optional_import("numpy")
+
+
+#: bytes of pair temporaries a blocked ``O(N²)`` sum may hold per block on a GPU: each kernel launch then
+#: covers ≥ 1e7 pairs, so the ~10 µs launch latency is a few per cent of the work (host sums choose their
+#: own, cache-sized, blocks)
+DEVICE_BLOCK_BYTES = 2**30
+
+
+def block_rows(n: int, bytes_per_pair: int, xp: Any, host_bytes: int, device_bytes: int = DEVICE_BLOCK_BYTES) -> int:
+    """Rows per block of a blocked pair sum over ``n`` columns with ``bytes_per_pair`` bytes of temporaries per pair.
+
+    ``host_bytes`` on NumPy (the caller's cache- or memory-sized budget), ``device_bytes`` on CuPy.
+    """
+    budget = host_bytes if xp is None or xp.__name__ == "numpy" else device_bytes
+    return max(1, int(budget // max(1, n * bytes_per_pair)))
 
 
 def to_numpy(array: Any) -> Any:

@@ -30,6 +30,7 @@ from .checkpoint import CheckpointWriter, load_checkpoint
 from .problem import Particles, Problem
 from .steppers import Stepper, make_stepper, stepper_class
 from .trajectory import Trajectory
+from .transfer import sample_diagnostics
 
 __all__ = ["evolve", "StructureError", "progress_bar", "step_count"]
 
@@ -344,7 +345,7 @@ def evolve(
         writer = CheckpointWriter(checkpoint, written if same else None)
 
     def record(t_now: float, s: Any) -> None:
-        values = problem.diagnostics(s, t_now)
+        values = sample_diagnostics(problem, s, t_now)  # one device→host read for the whole sample
         traj.add_diagnostics(t_now, values)
         if checks is not None:
             violation = checks(s, t_now, values)

@@ -24,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .backend import get_backend, get_namespace
+from .transfer import deferring
 
 __all__ = ["Grid"]
 
@@ -189,7 +190,13 @@ class Grid:
         return self.asarray(func(self.points))
 
     def integrate(self, f: Any) -> float:
-        """Midpoint/trapezoidal rule ``Σ_i f_i |cell|`` over the whole grid (a Python float)."""
+        """Midpoint/trapezoidal rule ``Σ_i f_i |cell|`` over the whole grid (a Python float).
+
+        Inside :func:`fieldflow.core.transfer.deferred_scalars` a non-NumPy grid returns the 0-d device
+        array instead, so that several integrals come back to the host in one transfer.
+        """
+        if self.backend != "numpy" and deferring():
+            return self.xp.sum(f) * self.cell_volume
         return float(self.xp.sum(f)) * self.cell_volume
 
     def __repr__(self) -> str:

@@ -216,17 +216,23 @@ class PDE(Problem):
         return None
 
     def jvp(self, state: Any, v: Any, t: float) -> Any:
-        """Jacobian-vector product; the default is a first-order finite difference of ``rhs``."""
+        """Jacobian-vector product; the default is a first-order finite difference of ``rhs``.
+
+        The increment ``ε = √eps_mach (1 + ‖state‖)/‖v‖`` stays a scalar of the state's namespace (no
+        device→host read per product); ``v = 0`` gives ``0``.
+        """
         xp = self.grid.xp
-        scale = float(xp.linalg.norm(v))
-        if scale == 0:
-            return xp.zeros_like(v)
-        eps = np.sqrt(np.finfo(float).eps) * (1 + float(xp.linalg.norm(state))) / scale
+        scale = xp.linalg.norm(v)
+        eps = np.sqrt(np.finfo(float).eps) * (1 + xp.linalg.norm(state)) / xp.where(scale > 0, scale, 1.0)
         return (self.rhs(state + eps * v, t) - self.rhs(state, t)) / eps
 
     def preconditioner(self, state: Any, c: float, t: float) -> Any | None:
-        """An approximation of ``(I − c J(state))^{-1}`` for GMRES (a ``LinearOperator`` on flattened
-        vectors), or ``None`` (the default: no preconditioning)."""
+        """An approximation of ``(I − c J(state))^{-1}`` for GMRES on flattened vectors of the state's
+        namespace (a callable, or an object with ``matvec``), or ``None`` (the default: no preconditioning).
+
+        Build it with :func:`fieldflow.core.linalg.approximate_inverse` from a sparse matrix of the grid's
+        namespace, so that it follows the implicit solver's ``preconditioner=`` option (host LU on NumPy,
+        a device method on CuPy)."""
         return None
 
     def local_jacobian(self, state: Any) -> Any:

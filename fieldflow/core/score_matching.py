@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .backend import namespace_of
+from .backend import namespace_of, to_numpy
 
 __all__ = ["ScoreModel", "fit_score", "centre_candidates", "ridge_candidates", "DEFAULT_CENTRES", "DEFAULT_RIDGES"]
 
@@ -205,31 +205,57 @@ def fit_score(v: Any, w: Any, n_centres: int | Sequence[int] = DEFAULT_CENTRES, 
     if select and n < folds:
         raise ValueError(f"cross-validation with {folds} folds needs at least {folds} particles, got {n}; "
                          "pass fewer folds or a single n_centres and ridge")
-    rng = np.random.default_rng(seed)
-    order = xp.asarray(rng.permutation(n))
-    parts = [xp.asarray(p) for p in np.array_split(rng.permutation(n), folds)] if select else []
-    mass = float(xp.sum(w))
+    order, parts = _permutations(xp, n, seed, folds if select else 0)
+    mass = xp.sum(w)
     wn = w / mass
-    std = float(xp.sqrt(xp.sum(w[:, None] * (v - xp.sum(w[:, None] * v, 0) / mass) ** 2) / (mass * d)))
+    std = xp.sqrt(xp.sum(w[:, None] * (v - xp.sum(w[:, None] * v, 0) / mass) ** 2) / (mass * d))
     p0 = d + d * (d + 1) // 2
-    best: tuple[float, float, Any, float, Any, Any, Any] | None = None
+    candidates, losses = [], []
     for m in sizes:
         centres = v[order[:m]]
-        ell = float(2.0 * std * m ** (-1.0 / (d + 4)) if bandwidth is None else bandwidth)
+        ell = 2.0 * std * m ** (-1.0 / (d + 4)) if bandwidth is None else float(bandwidth)
         G, Lp = _features(v, centres, ell)
         blocks = [_normal_equations(G[p], Lp[p], wn[p]) for p in parts] if select else [_normal_equations(G, Lp, wn)]
         gram, beta = sum(g for g, _ in blocks), sum(b for _, b in blocks)
-        scale = float(xp.mean(xp.diagonal(gram)[p0:])) if m else 0.0
-        penalty = xp.diag(xp.concatenate([xp.zeros(p0), xp.full(m, scale)]))
+        scale = xp.mean(xp.diagonal(gram)[p0:]) if m else 0.0
+        penalty = xp.diag(xp.concatenate([xp.zeros(p0), xp.ones(m) * scale]))
         if not select:
-            return ScoreModel(-xp.linalg.solve(gram + ridges[0] * penalty, beta), centres, ell, ridge=ridges[0])
-        for lam in ridges:
-            loss = 0.0
-            for (g_k, b_k), p in zip(blocks, parts):
-                train = 1.0 - float(xp.sum(wn[p]))
-                theta = -xp.linalg.solve(gram - g_k + lam * train * penalty, beta - b_k)
-                loss += float(theta @ (g_k @ theta) + 2 * (theta @ b_k))
-            if best is None or loss < best[0]:
-                best = (loss, lam, centres, ell, gram, beta, penalty)
-    loss, lam, centres, ell, gram, beta, penalty = best
-    return ScoreModel(-xp.linalg.solve(gram + lam * penalty, beta), centres, ell, ridge=lam, cv_loss=loss)
+            return ScoreModel(-xp.linalg.solve(gram + ridges[0] * penalty, beta), centres, float(ell), ridge=ridges[0])
+        candidates.append((centres, ell, gram, beta, penalty))
+        losses += [_held_out_loss(xp, gram, beta, penalty, lam, blocks, [1.0 - xp.sum(wn[p]) for p in parts])
+                   for lam in ridges]
+    # the whole table of held-out losses (and the bandwidths) comes to the host in one read
+    table = to_numpy(xp.stack([xp.asarray(x, dtype=float).reshape(()) for x in losses + [c[1] for c in candidates]]))
+    best = int(np.argmin(table[: len(losses)]))  # the first minimum: smaller M, then smaller λ, wins ties
+    k, lam = divmod(best, len(ridges))
+    centres, _, gram, beta, penalty = candidates[k]
+    return ScoreModel(-xp.linalg.solve(gram + ridges[lam] * penalty, beta), centres, float(table[len(losses) + k]),
+                      ridge=ridges[lam], cv_loss=float(table[best]))
+
+
+def _held_out_loss(xp: Any, gram: Any, beta: Any, penalty: Any, lam: float, blocks: list, train: list) -> Any:
+    """``Σ_k L_k(θ_{−k})`` for one ridge, as a 0-d array of the particles' namespace (no host read)."""
+    loss = 0.0
+    for (g_k, b_k), m_k in zip(blocks, train):
+        theta = -xp.linalg.solve(gram - g_k + lam * m_k * penalty, beta - b_k)
+        loss = loss + (theta @ (g_k @ theta) + 2 * (theta @ b_k))
+    return loss
+
+
+_PERMUTATIONS: dict[tuple, tuple[Any, list[Any]]] = {}
+
+
+def _permutations(xp: Any, n: int, seed: int | None, folds: int) -> tuple[Any, list[Any]]:
+    """The centre permutation and the fold index sets drawn with ``seed`` (NumPy's generator, so every backend
+    gets the same ones), in ``xp``; cached per ``(xp, n, seed, folds)`` so refits upload nothing."""
+    key = (xp, n, seed, folds)
+    if seed is None or key not in _PERMUTATIONS:
+        rng = np.random.default_rng(seed)
+        order = xp.asarray(rng.permutation(n))
+        parts = [xp.asarray(p) for p in np.array_split(rng.permutation(n), folds)] if folds else []
+        if seed is None:
+            return order, parts
+        if len(_PERMUTATIONS) >= 16:
+            _PERMUTATIONS.pop(next(iter(_PERMUTATIONS)))
+        _PERMUTATIONS[key] = (order, parts)
+    return _PERMUTATIONS[key]

@@ -139,9 +139,12 @@ class FokkerPlanck(PDE):
         return self._L
 
     def stable_dt(self, mu: Any = None, t: float = 0.0) -> float:
-        """Forward-Euler positivity/stability limit ``1 / max_i |L_ii|``."""
-        diag = to_numpy(self.linear_operator().diagonal())
-        return float(1.0 / np.max(-diag))
+        """Forward-Euler positivity/stability limit ``1 / max_i |L_ii|`` (state-independent: computed once per ``L``)."""
+        L = self.linear_operator()
+        if getattr(self, "_stable", None) is None or self._stable[0] is not L:
+            xp = self.grid.xp
+            self._stable = (L, float(1.0 / xp.max(-L.diagonal())))
+        return self._stable[1]
 
     def spectral_gap(self) -> float:
         """Smallest non-zero eigenvalue of ``−L``: the discrete Poincaré constant times ``D``.

@@ -48,7 +48,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._compat import warn_moved
-from ..core.backend import namespace_of
+from ..core.backend import block_rows, namespace_of
 from ..core.evolve import evolve
 from ..core.validation import validate_density
 from ..core.finite_volume import wall_ratio
@@ -61,9 +61,10 @@ from ..core.score_matching import DEFAULT_CENTRES, ScoreModel, centre_candidates
 __all__ = ["landau_velocity", "BlobLandau", "ScoreLandau"]
 
 
-def _block(n: int, width: int, budget: int = 250_000) -> int:
-    """Rows per block so that ``width`` temporaries of shape ``(block, n)`` stay small (cache-friendly)."""
-    return max(1, budget // max(1, n * width))
+def _block(n: int, width: int, xp: Any = None, budget: int = 250_000) -> int:
+    """Rows per block so that ``width`` temporaries of shape ``(block, n)`` stay small: cache-friendly (``budget``
+    numbers) on NumPy, large enough on a GPU that kernel launches do not dominate (:func:`block_rows`)."""
+    return block_rows(n, 8 * width, xp, 8 * budget)
 
 
 def _power(r2: Any, exponent: float, xp: Any) -> Any:
@@ -87,7 +88,7 @@ def landau_velocity(v: Any, w: Any, F: Any, gamma: float, C: float, hessian: Any
     n, d = v.shape
     if gamma == 0.0 and hessian is None:
         return _maxwell_velocity(v, w, F, C), None
-    block = block or _block(n, 4)
+    block = block or _block(n, 4, xp)
     u = xp.empty_like(v)
     div = None if hessian is None else xp.empty(n)
     for s in range(0, n, block):
@@ -295,7 +296,7 @@ class BlobLandau(_LandauParticles):
             return self.blob_density(v, w, self.mesh)
         xp = namespace_of(v)
         out = xp.zeros(self.mesh.shape[0])
-        block = _block(self._offsets.shape[0], 2 * self.dim)
+        block = _block(self._offsets.shape[0], 2 * self.dim, xp)
         for s in range(0, v.shape[0], block):
             flat, g = self._neighbours(v[s:s + block])
             out += xp.bincount(flat.ravel(), weights=(g * w[s:s + block, None]).ravel(), minlength=out.shape[0])
@@ -333,7 +334,7 @@ class BlobLandau(_LandauParticles):
         xp = namespace_of(v)
         flat = points.reshape(-1, self.dim)
         out = xp.empty(flat.shape[0])
-        block = _block(v.shape[0], 2)
+        block = _block(v.shape[0], 2, xp)
         for s in range(0, flat.shape[0], block):
             out[s:s + block] = self._gauss(flat[s:s + block], v) @ w
         return out.reshape(points.shape[:-1])
@@ -345,7 +346,7 @@ class BlobLandau(_LandauParticles):
         weight = (xp.log(xp.maximum(fe, 1e-300)) + 1) * self.grid.cell_volume
         F = xp.empty_like(v)
         if self._offsets is not None:
-            block = _block(self._offsets.shape[0], 2 * self.dim)
+            block = _block(self._offsets.shape[0], 2 * self.dim, xp)
             for s in range(0, v.shape[0], block):
                 flat, g = self._neighbours(v[s:s + block])
                 gw = g * weight[flat]
@@ -353,7 +354,7 @@ class BlobLandau(_LandauParticles):
                                   - v[s:s + block] * xp.sum(gw, 1)[:, None]) / self.epsilon**2
             return F
         wx = self.mesh * weight[:, None]
-        block = _block(self.mesh.shape[0], 2)
+        block = _block(self.mesh.shape[0], 2, xp)
         for s in range(0, v.shape[0], block):
             g = self._gauss(v[s:s + block], self.mesh)  # (B, M)
             F[s:s + block] = (g @ wx - v[s:s + block] * (g @ weight)[:, None]) / self.epsilon**2

@@ -106,12 +106,13 @@ class Fourier:
         """The multiplier ``σ_k`` of ``q ↦ W*q`` (or ``i k σ_k`` for ``W'*q``) on ``rfft`` wavenumbers."""
         self._check_grid(grid)
         n = grid.shape[0]
-        sigma = np.zeros(n // 2 + 1, dtype=complex if derivative else float)
+        xp = grid.xp  # built on the device: no host array is uploaded per call
+        sigma = xp.zeros(n // 2 + 1, dtype=complex if derivative else float)
         for k, c in self.coefficients.items():
             sigma[k] = 2 * math.pi * c if k == 0 else math.pi * c
         if derivative:
-            sigma = 1j * np.arange(n // 2 + 1) * sigma
-        return grid.xp.asarray(sigma)
+            sigma = 1j * xp.arange(n // 2 + 1) * sigma
+        return sigma
 
     def _apply(self, q: Any, grid: Grid, derivative: bool) -> Any:
         self._check_grid(grid)

@@ -150,7 +150,7 @@ class GaussianFieldSampler:
         self.amplitude = xp.sqrt(covariance.symbol * float(lat.size))
         # modes on the last-axis planes k_last = 0 and (n even) n/2 must be made Hermitian by hand
         self._planes = [0] + ([lat.n // 2] if lat.n % 2 == 0 and lat.n > 1 else [])
-        self._neg = tuple(xp.asarray(i.ravel()) for i in _negated_index(lat)[:-1])
+        self._neg = tuple(xp.asarray(i) for i in np.ix_(*[i.ravel() for i in _negated_index(lat)[:-1]]))  # open mesh, on the device
 
     def _noise(self, seed: np.random.SeedSequence, count: int) -> np.ndarray:
         rng = np.random.default_rng(seed)
@@ -174,7 +174,7 @@ class GaussianFieldSampler:
         xi = xp.asarray(xi)
         for p in self._planes:
             plane = xi[..., p]
-            flipped = plane[(Ellipsis,) + tuple(np.ix_(*[np.asarray(i) for i in self._neg]))] if lat.dim > 1 else plane
+            flipped = plane[(Ellipsis,) + self._neg] if lat.dim > 1 else plane
             xi[..., p] = (plane + xp.conj(flipped)) / math.sqrt(2.0)
         return xi
 

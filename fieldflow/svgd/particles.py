@@ -34,7 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._compat import warn_moved
-from ..core.backend import namespace_of
+from ..core.backend import DEVICE_BLOCK_BYTES, block_rows, namespace_of
 from ..core.evolve import evolve
 from ..core.problem import Particles, ParticleSystem
 from .kernels import Kernel
@@ -66,15 +66,16 @@ def self_interaction(kernel: Kernel, dim: int, n: int, self_radius: float | None
 
 
 def velocity(x: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 0.0,
-             memory_bytes: int = 2**27, self_radius: float | None = None) -> Any:
-    """The SVGD velocity ``v_i`` of every particle (shape ``(N, d)``), blocked to ``memory_bytes``."""
+             memory_bytes: int | None = None, self_radius: float | None = None) -> Any:
+    """The SVGD velocity ``v_i`` of every particle (shape ``(N, d)``), blocked to ``memory_bytes`` (default 128 MiB
+    on the host, :data:`~fieldflow.core.backend.DEVICE_BLOCK_BYTES` on a GPU)."""
     dim = _check(x, kernel, alpha)
     xp = namespace_of(x)
     n = int(x.shape[0])
     k_self = self_interaction(kernel, dim, n, self_radius)
     log_a = V.value(x) - 0.5 * (alpha * xp.sum(x * x, axis=-1) + beta)
     grad_v0 = 2 * alpha * x
-    block = max(1, int(memory_bytes // (8 * n * (dim + 1) * 4)))
+    block = block_rows(n, 8 * (dim + 1) * 4, xp, memory_bytes or 2**27, memory_bytes or DEVICE_BLOCK_BYTES)
     out = xp.empty_like(x)
     for i0 in range(0, n, block):
         i1 = min(n, i0 + block)
@@ -140,7 +141,7 @@ _METHODS = {"euler": "forward-euler", "heun": "heun"}
 
 def simulate(x0: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 0.0, *, t_end: float, dt: float,
              method: str = "euler", save_times: Sequence[float] | None = None,
-             memory_bytes: int = 2**27, self_radius: float | None = None, progress: bool | None = None,
+             memory_bytes: int | None = None, self_radius: float | None = None, progress: bool | None = None,
              checkpoint: str | Path | None = None, checkpoint_every: float = 60.0,
              resume: str | Path | bool | None = None) -> tuple[np.ndarray, list[Any]]:
     """Deprecated: ``ff.evolve(SVGDParticles(V, kernel, alpha, beta), x0, t_end, dt=dt, method=...)``.

@@ -48,11 +48,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..core.backend import to_numpy
+from ..core.backend import namespace_of, to_numpy
 from ..core.convolve import PaddedFourierMultiplier
 from ..core.validation import validate_density
 from ..core.finite_volume import divergence, face_operator, lower_cells, upper_cells
 from ..core.grids import Grid
+from ..core.linalg import approximate_inverse, shifted, sparse_modules, stencil_matrix
 from .kernels import Kernel
 from ..potentials import Potential, potential_on_grid
 from ..core.problem import PDE
@@ -313,7 +314,7 @@ class SVGDFlow(_DuncanFlow):
         self._buffer_shape = (dim,) + self.convolution.padded_shape
         self._face_slices = [(a,) + tuple(slice(0, n) for n in fg.shape) for a, fg in enumerate(self.face_grids)]
         self._cache: tuple[Any, Any] | None = None
-        self._kernel_column: np.ndarray | None = None  # κ = F_P⁻¹ k̂ on the host, computed at first use
+        self._kappa: dict[tuple[int, ...], float] | None = None  # κ = F_P⁻¹ k̂ on the stencil offsets, at first use
 
     # ------------------------------------------------------------------ the operator K_h
     def convolve_faces(self, components: list[Any]) -> list[Any]:
@@ -369,97 +370,104 @@ class SVGDFlow(_DuncanFlow):
 
     # ------------------------------------------------------------------ preconditioner
     def local_jacobian(self, rho: Any) -> Any:
-        """The entries of ``∂ rhs/∂ρ`` on the nearest-neighbour stencil ``{0, ±e_b}`` (sparse CSR).
+        """The entries of ``∂ rhs/∂ρ`` on the nearest-neighbour stencil ``{0, ±e_b}`` (sparse CSR, grid namespace).
 
-        Exact on those entries: the transport part ``−∇·(ω (∂Λ) δr K_h g)`` lives there entirely, and
-        the nonlocal part contributes through the circulant's first column ``κ = F_P⁻¹ k̂`` at offsets
-        ``0, ±e_a, ±2e_a, ±e_a ± e_b``.  With ``A = ωΛ`` and ``B = ω`` on the left/right faces
-        (zero at the walls), axis ``a`` contributes to column ``i + m``
+        Exact on those entries.  The flux ``F^a = −ω_f M_f (K_h S g^a)_f`` depends on ``r`` in two ways:
 
-        .. math:: \\frac{r'_{i+m}}{h_a^2}\\big[A^r_i(\\kappa(e_a - m) B^l_{i+m} - \\kappa(-m) B^r_{i+m})
-                  - A^l_i(\\kappa(-m) B^l_{i+m} - \\kappa(-e_a - m) B^r_{i+m})\\big],
+        * through the mobility ``M`` of its two cells — the *transport part*
+          ``−∇·(ω (∂M) δr K_h(Sg))``, which lives on the stencil entirely (:meth:`_transport_part`);
+        * through the convolved limited gradient ``K_h(S g)`` — the *kernel part*, nonlocal; on the stencil
+          it collects the circulant's first column ``κ = F_P⁻¹ k̂`` at the offsets ``0, ±e_a, ±2e_a,
+          ±e_a ± e_b`` (:meth:`_kernel_part`).  With ``A = ωM`` and ``B = ∂(Sg)/∂r`` on the left/right
+          faces of each cell (zero at the walls), axis ``a`` contributes to column ``i + m``
 
-        ``r' = 1/ρ∞,h``.  Used to precondition GMRES (the neglected entries are smooth and non-stiff).
+          .. math:: \\frac{r'_{i+m}}{h_a^2}\\big[A^r_i(\\kappa(e_a - m) B^l_{i+m} - \\kappa(-m) B^r_{i+m})
+                    - A^l_i(\\kappa(-m) B^l_{i+m} - \\kappa(-e_a - m) B^r_{i+m})\\big],
+
+        ``r' = 1/ρ∞,h`` (the chain rule from ``r`` to ``ρ``, applied to the columns).  Used to precondition
+        GMRES (the neglected entries are smooth and non-stiff).  Assembled from device arrays: on CuPy the
+        matrix never visits the host.
         """
-        import scipy.sparse as sp
-
-        xp, grid = self.grid.xp, self.grid
-        dim, shape = grid.dim, grid.shape
+        dim = self.grid.dim
         mob, _, ksg, r = self._state(rho)
-        inv = self.inv_rho_inf
-        P = self.convolution.padded_shape
-        if self._kernel_column is None:
-            self._kernel_column = to_numpy(self.convolution.fft.irfftn(self.convolution.symbol, s=P,
-                                                                        axes=tuple(range(-dim, 0))))
-        column = self._kernel_column
+        xp = self.grid.xp
+        coefficients = {m: xp.zeros(self.grid.shape) for m in self._stencil}
+        for a in range(dim):
+            self._kernel_part(coefficients, a, mob[a], r)
+            self._transport_part(coefficients, a, mob[a], ksg[a])
+        return stencil_matrix(self.grid, coefficients, column_scale=self.inv_rho_inf)
 
-        def kap(m: tuple[int, ...]) -> float:
-            return float(column[tuple(mi % Pi for mi, Pi in zip(m, P))])
+    @property
+    def _stencil(self) -> list[tuple[int, ...]]:
+        """The offsets ``0, +e_1, −e_1, ..., +e_d, −e_d`` of the local Jacobian."""
+        dim = self.grid.dim
+        return [(0,) * dim] + [tuple(s * int(b == a) for b in range(dim)) for a in range(dim) for s in (1, -1)]
 
-        def ext(face: Any, a: int) -> tuple[Any, Any]:
-            """Left and right face values of every cell (zero at the walls)."""
-            pad = [(0, 0)] * dim
-            pad[a] = (1, 1)
-            full = xp.pad(face, pad)
-            return full[lower_cells(a, dim)], full[upper_cells(a, dim)]
+    def _kernel_weights(self) -> dict[tuple[int, ...], float]:
+        """``κ(m)``, the circulant's first column ``F_P⁻¹ k̂`` at the offsets the stencil needs (computed once).
 
-        def shift(arr: Any, m: tuple[int, ...]) -> Any:
-            """``arr[i + m]`` with zeros outside the grid."""
-            out = xp.zeros_like(arr)
-            src, dst = [], []
-            for mi, n in zip(m, shape):
-                src.append(slice(max(mi, 0), n + min(mi, 0)))
-                dst.append(slice(max(-mi, 0), n - max(mi, 0)))
-            out[tuple(dst)] = arr[tuple(src)]
-            return out
+        The column is computed on the grid's namespace; only its few needed entries come to the host.
+        """
+        if self._kappa is None:
+            dim, P = self.grid.dim, self.convolution.padded_shape
+            column = self.convolution.fft.irfftn(self.convolution.symbol, s=P, axes=tuple(range(-dim, 0)))
+            units = [tuple(int(b == a) for b in range(dim)) for a in range(dim)]
+            offsets = sorted({tuple(s * e - x for e, x in zip(unit, m)) for m in self._stencil for unit in units
+                              for s in (1, 0, -1)})
+            index = tuple(self.grid.xp.asarray([m[a] % P[a] for m in offsets]) for a in range(dim))
+            self._kappa = dict(zip(offsets, to_numpy(column[index]).tolist()))
+        return self._kappa
 
-        unit = [tuple(int(b == a) for b in range(dim)) for a in range(dim)]
-        stencil = [(0,) * dim] + [tuple(s * e for e in unit[b]) for b in range(dim) for s in (1, -1)]
-        coef = {m: xp.zeros(shape) for m in stencil}
-        for a, ((M, Ma, Mb, S, Sa, Sb), w, c, h) in enumerate(zip(mob, self.face_weights, ksg, grid.spacing)):
-            lo, hi = self._face_pairs(r, a)
-            Al, Ar = ext(w * M, a)
-            # ∂(Sg)_q/∂r_hi = Bhi_q, ∂(Sg)_q/∂r_lo = −Bneg_q
-            Bhi_l, _ = ext(w * (S + (hi - lo) * Sb) / h, a)
-            _, Bneg_r = ext(w * (S - (hi - lo) * Sa) / h, a)
-            Cl, Cr = ext(-w * c, a)
-            Ma_l, Ma_r = ext(Ma, a)
-            Mb_l, Mb_r = ext(Mb, a)
-            ea = unit[a]
-            for m in stencil:
-                k1 = kap(tuple(e - x for e, x in zip(ea, m)))
-                k0 = kap(tuple(-x for x in m))
-                k2 = kap(tuple(-e - x for e, x in zip(ea, m)))
-                Bh, Bn = shift(Bhi_l, m), shift(Bneg_r, m)
-                coef[m] += (Ar * (k1 * Bh - k0 * Bn) - Al * (k0 * Bh - k2 * Bn)) / h
-            # transport part: rhs_i = -(dF_{i+1/2} - dF_{i-1/2})/h, dF = C (∂M/∂a δr_lo + ∂M/∂b δr_hi)
-            coef[(0,) * dim] += -(Cr * Ma_r - Cl * Mb_l) / h
-            coef[ea] += -Cr * Mb_r / h
-            coef[tuple(-e for e in ea)] += Cl * Ma_l / h
-        n = grid.size
-        index = np.arange(n).reshape(shape)
-        rows, cols, vals = [], [], []
-        for m, cm in coef.items():
-            col = shift(xp.asarray(index, dtype=float), m)
-            valid = np.ones(shape, dtype=bool)
-            for a, mi in enumerate(m):
-                idx = np.arange(shape[a]) + mi
-                ok = (idx >= 0) & (idx < shape[a])
-                valid &= ok.reshape([-1 if b == a else 1 for b in range(dim)])
-            rows.append(index[valid])
-            cols.append(to_numpy(col)[valid].astype(np.int64))
-            vals.append(to_numpy(cm * shift(inv, m))[valid])
-        return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    @staticmethod
+    def _cell_faces(face: Any, a: int) -> tuple[Any, Any]:
+        """Values on the left and right faces (along axis ``a``) of every cell, zero at the walls."""
+        xp = namespace_of(face)
+        dim = face.ndim
+        pad = [(0, 0)] * dim
+        pad[a] = (1, 1)
+        full = xp.pad(face, pad)
+        return full[lower_cells(a, dim)], full[upper_cells(a, dim)]
+
+    def _kernel_part(self, coefficients: dict, a: int, mobility: tuple, r: Any) -> None:
+        """Add axis ``a``'s ``−∇·(ω M K_h(∂(Sg)/∂r δr))`` on the stencil (the bracket of :meth:`local_jacobian`)."""
+        M, _, _, S, Sa, Sb = mobility
+        w, h = self.face_weights[a], self.grid.spacing[a]
+        lo, hi = self._face_pairs(r, a)
+        A_left, A_right = self._cell_faces(w * M, a)
+        # ∂(Sg)_f/∂r_hi on the face whose upper cell this is, −∂(Sg)_f/∂r_lo on the face whose lower cell it is
+        B_left, _ = self._cell_faces(w * (S + (hi - lo) * Sb) / h, a)
+        _, B_right = self._cell_faces(w * (S - (hi - lo) * Sa) / h, a)
+        kappa = self._kernel_weights()
+        e = tuple(int(b == a) for b in range(self.grid.dim))
+        for m in self._stencil:
+            k_next = kappa[tuple(x - y for x, y in zip(e, m))]
+            k_here = kappa[tuple(-y for y in m)]
+            k_prev = kappa[tuple(-x - y for x, y in zip(e, m))]
+            Bl, Br = shifted(B_left, m), shifted(B_right, m)
+            coefficients[m] += (A_right * (k_next * Bl - k_here * Br) - A_left * (k_here * Bl - k_prev * Br)) / h
+
+    def _transport_part(self, coefficients: dict, a: int, mobility: tuple, ksg: Any) -> None:
+        """Add axis ``a``'s ``−∇·(v ∂M/∂r δr)`` with the face velocity ``v = −ω K_h(Sg)``:
+        ``rhs_i = −(δF_{i+1/2} − δF_{i−1/2})/h``, ``δF = v (∂M/∂r_lo δr_lo + ∂M/∂r_hi δr_hi)``."""
+        _, Ma, Mb, *_ = mobility
+        h, dim = self.grid.spacing[a], self.grid.dim
+        v_left, v_right = self._cell_faces(-self.face_weights[a] * ksg, a)
+        Ma_left, Ma_right = self._cell_faces(Ma, a)
+        Mb_left, Mb_right = self._cell_faces(Mb, a)
+        e = tuple(int(b == a) for b in range(dim))
+        coefficients[(0,) * dim] += -(v_right * Ma_right - v_left * Mb_left) / h
+        coefficients[e] += -v_right * Mb_right / h
+        coefficients[tuple(-x for x in e)] += v_left * Ma_left / h
 
     def preconditioner(self, rho: Any, c: float, t: float) -> Any:
-        """``(I − c T)^{-1}`` with ``T`` the :meth:`local_jacobian`, by sparse LU (host arrays)."""
-        import scipy.sparse as sp
-        import scipy.sparse.linalg as spla
+        """An approximate inverse of ``I − c T``, ``T`` the :meth:`local_jacobian`.
 
+        :func:`~fieldflow.core.linalg.preconditioners.approximate_inverse`: sparse LU on the host with
+        NumPy, a device preconditioner with CuPy (the implicit solver's ``preconditioner=`` chooses).
+        """
         T = self.local_jacobian(rho)
-        lu = spla.splu((sp.identity(T.shape[0], format="csc") - c * T).tocsc(), permc_spec="MMD_AT_PLUS_A")
-        xp = self.grid.xp
-        return spla.LinearOperator(T.shape, dtype=float, matvec=lambda v: xp.asarray(lu.solve(to_numpy(v).ravel())))
+        sp, _ = sparse_modules(self.grid.xp)
+        return approximate_inverse((sp.identity(T.shape[0], format="csr") - c * T).tocsr(), self.grid)
 
     def velocity(self, rho: Any) -> list[Any]:
         """Face velocities ``v^a_f = −ω_f (K_h S g^a)_f``, so that the flux is ``F^a_f = M_f v^a_f`` (one array per axis)."""
@@ -477,8 +485,8 @@ class SVGDFlow(_DuncanFlow):
 
         Only for explicit methods; it is tiny on boxes that hold the target.
         """
-        diag = np.abs(self.local_jacobian(rho).diagonal())
-        return float(1.0 / max(diag.max(), 1e-300))
+        xp = self.grid.xp
+        return float(1.0 / xp.maximum(xp.max(xp.abs(self.local_jacobian(rho).diagonal())), 1e-300))
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()
@@ -542,5 +550,5 @@ class LocalSVGDFlow(_DuncanFlow):
 
     def stable_dt(self, rho: Any, t: float = 0.0) -> float:
         """Forward-Euler limit ``1/max_i |J_ii|`` from the exact Jacobian."""
-        diag = np.abs(to_numpy(self.jacobian(rho, t).diagonal()))
-        return float(1.0 / max(diag.max(), 1e-300))
+        xp = self.grid.xp
+        return float(1.0 / xp.maximum(xp.max(xp.abs(self.jacobian(rho, t).diagonal())), 1e-300))

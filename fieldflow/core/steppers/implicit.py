@@ -1,73 +1,80 @@
 """Implicit steppers: backward Euler and TR-BDF2, with sparse direct, iterative and Newton–Krylov solves.
 
-Linear equations (``pde.linear_operator`` not ``None``) use sparse LU factorisations (or ILU-BiCGSTAB
-where LU fill-in is too large).  Nonlinear ones use Newton's method with ``pde.jacobian`` (sparse
+Linear equations (``pde.linear_operator`` not ``None``) use sparse LU factorisations (or preconditioned
+GMRES where LU fill-in is too large).  Nonlinear ones use Newton's method with ``pde.jacobian`` (sparse
 direct) or, without it, Jacobian-free Newton–GMRES with ``pde.jvp``, preconditioned by
-``pde.preconditioner`` when the equation provides one.  A Newton failure inside an adaptive TR-BDF2
+``pde.preconditioner`` when the equation provides one.  GMRES is :func:`fieldflow.core.linalg.krylov.gmres`,
+written against the array namespace, so NumPy and CuPy run the same iteration.  A Newton failure inside an adaptive TR-BDF2
 step rejects the step and halves it.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any, Callable
 
+import numpy as np
+
+from ..linalg import approximate_inverse, as_operator, gmres, preconditioning, resolve_method, sparse_modules
 from ..problem import PDE
 from .base import Stepper, StepResult
 
 __all__ = ["BackwardEuler", "TRBDF2"]
 
 
-def _sparse_modules(xp: Any) -> tuple[Any, Any]:
-    if xp.__name__ == "cupy":
-        import cupyx.scipy.sparse as sp
-        import cupyx.scipy.sparse.linalg as spla
-    else:
-        import scipy.sparse as sp
-        import scipy.sparse.linalg as spla
-    return sp, spla
-
-
 class _IterativeFactor:
-    """ILU-preconditioned BiCGSTAB for ``A x = b``, used where a sparse LU fills in too much (3D)."""
+    """``A x = b`` by GMRES (:func:`~fieldflow.core.linalg.krylov.gmres`) with an approximate inverse of ``A``.
 
-    def __init__(self, A: Any, spla: Any, tol: float):
-        self.A, self.spla, self.tol = A, spla, tol
-        ilu = spla.spilu(A, drop_tol=1e-5, fill_factor=20)
-        self.M = spla.LinearOperator(A.shape, ilu.solve)
+    Used where a sparse LU fills in too much (3D) and on CuPy beyond the direct limit; the
+    preconditioner is a host ILU on NumPy and the device ``"dct"`` one on CuPy unless chosen
+    (:mod:`fieldflow.core.linalg.preconditioners`).
+    """
+
+    def __init__(self, A: Any, grid: Any, tol: float, preconditioner: str = "auto"):
+        method = resolve_method(preconditioner, grid.xp, host_default="ilu", device_default="dct")
+        self.A, self.tol = A, tol
+        self.M = approximate_inverse(A, grid, method)
 
     def solve(self, b: Any, tol: float | None = None) -> Any:
-        if not b.any():
-            return b.copy()
-        x, info = self.spla.bicgstab(self.A, b, M=self.M, rtol=tol or self.tol, atol=0.0, maxiter=500)
-        if info != 0:
-            raise FloatingPointError(f"BiCGSTAB did not converge (info={info}); reduce dt or use linear_solver='direct'")
-        return x
+        result = gmres(self.A, b, M=self.M, rtol=tol or self.tol, restart=50, max_restarts=20)
+        if not result.converged:
+            raise FloatingPointError(f"GMRES did not converge in {result.iterations} steps (relative residual "
+                                     f"{result.residual:.2e}); reduce dt or use linear_solver='direct'")
+        return result.x
 
 
 class _ImplicitSolver:
     """Solves ``u − c f(u, t) = b`` for the implicit stages (linear: cached factorisation; nonlinear: Newton).
 
-    ``linear_solver``: ``"direct"`` (sparse LU, exact to round-off), ``"iterative"`` (ILU-BiCGSTAB to
-    relative residual ``iterative_tol``) or ``"auto"`` (direct up to ``direct_limit`` unknowns in 1D/2D and
-    in 3D, where LU fill-in grows like ``n^{4/3}``, up to 5000 unknowns).
+    ``linear_solver``: ``"direct"`` (sparse LU, exact to round-off), ``"iterative"`` (preconditioned GMRES
+    to relative residual ``iterative_tol``) or ``"auto"`` (direct up to ``direct_limit`` unknowns in 1D/2D and
+    in 3D, where LU fill-in grows like ``n^{4/3}``, up to 5000 unknowns).  ``preconditioner`` chooses the
+    approximate inverses (:mod:`fieldflow.core.linalg.preconditioners`): on the iterative path
+    (``"auto"``: ILU on NumPy, the device ``"dct"`` on CuPy) and in the equation's Newton–GMRES
+    preconditioner (``"auto"``: LU on NumPy, the device ``"jacobi"`` on CuPy).
+    On CuPy the direct path factorises on the host once per step size (CuPy's ``splu``) and solves on the
+    device; the iterative path never leaves the device, and ``"auto"`` takes it for time-dependent
+    operators (a factorisation per stage time would be a host round trip per stage).
     """
 
     def __init__(self, pde: PDE, newton_tol: float = 1e-10, max_newton: int = 30, gmres_tol: float = 1e-8,
-                 linear_solver: str = "auto", iterative_tol: float = 1e-14, direct_limit: int = 2_000_000):
+                 linear_solver: str = "auto", iterative_tol: float = 1e-14, direct_limit: int = 2_000_000,
+                 preconditioner: str = "auto"):
         if linear_solver not in ("auto", "direct", "iterative"):
             raise ValueError(f"linear_solver must be 'auto', 'direct' or 'iterative', got {linear_solver!r}")
+        resolve_method(preconditioner, pde.grid.xp)  # checks the name
         self.pde = pde
         self.xp = pde.grid.xp
-        self.sp, self.spla = _sparse_modules(self.xp)
+        self.sp, self.spla = sparse_modules(self.xp)
         self.newton_tol, self.max_newton, self.gmres_tol = newton_tol, max_newton, gmres_tol
         self._lu: dict[tuple, Any] = {}
         self.linear = pde.linear_operator(0.0) is not None
         if linear_solver == "auto":
             limit = 5000 if pde.grid.dim == 3 else direct_limit
-            linear_solver = "direct" if pde.grid.size <= limit or self.xp.__name__ != "numpy" else "iterative"
-        self.linear_solver, self.iterative_tol = linear_solver, iterative_tol
+            # on CuPy a direct factorisation is a host trip, worth it only when reused: not for L(t)
+            host_trip = self.xp.__name__ != "numpy" and pde.time_dependent
+            linear_solver = "direct" if pde.grid.size <= limit and not host_trip else "iterative"
+        self.linear_solver, self.iterative_tol, self.preconditioner = linear_solver, iterative_tol, preconditioner
 
     def _factor(self, c: float, t: float) -> Any:
         key = (c, t if self.pde.time_dependent else None)
@@ -75,13 +82,14 @@ class _ImplicitSolver:
         if lu is None:
             L = self.pde.linear_operator(t)
             n = L.shape[0]
-            A = (self.sp.identity(n, format="csc") - c * L).tocsc()
+            A = (self.sp.identity(n, format="csr") - c * L).tocsr()
             if self.linear_solver == "iterative":
-                lu = _IterativeFactor(A, self.spla, self.iterative_tol)
+                lu = _IterativeFactor(A, self.pde.grid, self.iterative_tol, self.preconditioner)
             elif self.xp.__name__ == "numpy":
-                lu = self.spla.splu(A, permc_spec="MMD_AT_PLUS_A")  # best ordering for structurally symmetric stencils
+                lu = self.spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A")  # best ordering for structurally symmetric stencils
             else:
-                lu = self.spla.splu(A)
+                # CuPy: factorised on the host once per step size (same ordering), solved on the device
+                lu = self.spla.splu(A, permc_spec="MMD_AT_PLUS_A")
             if len(self._lu) >= 8:
                 self._lu.pop(next(iter(self._lu)))
             self._lu[key] = lu
@@ -103,56 +111,49 @@ class _ImplicitSolver:
         Used to filter TR-BDF2's error estimate on nonlinear problems, as the exact ``(I − cL)^{-1}`` is
         for linear ones, so stiff components that the L-stable method damps do not shrink the step.
         """
-        M = self.pde.preconditioner(u, c, t) if self.pde.jacobian(u, t) is None else None
+        M = self._preconditioner(u, c, t) if self.pde.jacobian(u, t) is None else None
         if M is None:
             return v
-        return M.matvec(v.ravel()).reshape(v.shape)
+        return as_operator(M)(v.ravel()).reshape(v.shape)
 
-    def _check_representable(self, v: Any, what: str, t: float, c: float) -> None:
-        """Raise ``FloatingPointError`` (a rejected step) unless ``‖v‖₂²`` is a finite float.
+    def _preconditioner(self, u: Any, c: float, t: float) -> Any:
+        """``pde.preconditioner(u, c, t)`` built with this solver's ``preconditioner`` method."""
+        with preconditioning(self.preconditioner):
+            return self.pde.preconditioner(u, c, t)
 
-        GMRES squares the norms of its inputs and of every operator and preconditioner image: with
-        ``max|v_i| > sqrt(float_max / n)`` they overflow and the Krylov iteration breaks down on
-        ``inf``/``nan``, so such an iterate is rejected before GMRES sees it.
+    def _residual_norm(self, residual: Any, t: float, c: float) -> float:
+        """``‖residual‖₂``; ``FloatingPointError`` (a rejected step) when it is not a finite float.
+
+        GMRES squares the norms of its inputs: an iterate whose residual norm overflows is rejected
+        before GMRES sees it (non-finite operator or preconditioner images are rejected by GMRES).
         """
-        xp = self.xp
-        peak = float(xp.max(xp.abs(v)))
-        if not peak <= math.sqrt(sys.float_info.max / max(v.size, 1)):
-            raise FloatingPointError(f"the {what} left the floating-point range at t={t:.4g} (c={c:.3e}); "
+        with np.errstate(over="ignore", invalid="ignore"):
+            norm = float(self.xp.linalg.norm(residual))
+        if not math.isfinite(norm):
+            raise FloatingPointError(f"the Newton residual left the floating-point range at t={t:.4g} (c={c:.3e}); "
                                      "reduce dt or rtol")
+        return norm
 
     def _newton(self, b, c, t, guess):
-        xp, pde = self.xp, self.pde
+        pde = self.pde
         u = guess.copy()
-        scale = float(xp.linalg.norm(b)) + 1e-300
+        shape = u.shape
+        scale = self._residual_norm(b, t, c) + 1e-300
         for _ in range(self.max_newton):
             residual = u - c * pde.rhs(u, t) - b
-            self._check_representable(residual, "Newton residual", t, c)
-            if float(xp.linalg.norm(residual)) <= self.newton_tol * scale:
+            if self._residual_norm(residual, t, c) <= self.newton_tol * scale:
                 return u
             J = pde.jacobian(u, t)
             if J is not None:
-                A = (self.sp.identity(u.size, format="csc") - c * J).tocsc()
-                du = self.spla.spsolve(A, -residual.ravel()).reshape(u.shape)
+                A = (self.sp.identity(u.size, format="csr") - c * J).tocsr()
+                du = self.spla.spsolve(A, -residual.ravel()).reshape(shape)
             else:
-                shape = u.shape
+                def newton_matrix(v: Any) -> Any:
+                    return (v.reshape(shape) - c * pde.jvp(u, v.reshape(shape), t)).ravel()
 
-                def checked(apply: Callable[[Any], Any], what: str) -> Any:
-                    """``apply`` as a LinearOperator whose images are checked before GMRES sees them."""
-                    def matvec(v: Any) -> Any:
-                        out = apply(v)
-                        self._check_representable(out, what, t, c)
-                        return out
-                    return self.spla.LinearOperator((u.size, u.size), dtype=float, matvec=matvec)
-
-                op = checked(lambda v: (v.reshape(shape) - c * pde.jvp(u, v.reshape(shape), t)).ravel(),
-                             "Newton matrix-vector product")
-                M = pde.preconditioner(u, c, t)
-                if M is not None:
-                    M = checked(M.matvec, "preconditioner image")
-                    M.matvec(residual.ravel())  # reject before GMRES when the preconditioned residual overflows
-                du, info = self.spla.gmres(op, -residual.ravel(), rtol=self.gmres_tol, restart=50, maxiter=20, M=M)
-                du = du.reshape(shape)
+                result = gmres(newton_matrix, -residual.ravel(), M=self._preconditioner(u, c, t), rtol=self.gmres_tol,
+                               restart=50, max_restarts=20)
+                du = result.x.reshape(shape)  # an unconverged step is still a descent step; Newton decides
             u = u + du
         raise FloatingPointError(
             f"Newton's method did not converge in {self.max_newton} iterations at t={t:.4g} (c={c:.3e}); "

@@ -1,0 +1,21 @@
+"""Linear algebra written against the array namespace: a Krylov solver, stencil matrices, preconditioners.
+
+=====================  ==========================================================================
+module                 what
+=====================  ==========================================================================
+``krylov``             restarted, right-preconditioned GMRES(m) (the same iteration on NumPy and CuPy)
+``stencil``            sparse matrices of nearest-neighbour stencils, assembled in the grid's namespace
+``preconditioners``    approximate inverses of stencil matrices: host LU, Jacobi, Jacobi-scaled DCT
+=====================  ==========================================================================
+
+Everything here takes and returns arrays of the caller's namespace; the only host traffic is the
+small per-step reads of GMRES (see :mod:`fieldflow.core.linalg.krylov`) and the ``"lu"`` preconditioner,
+which exists on the host only.
+"""
+
+from .krylov import KrylovResult, as_operator, gmres
+from .preconditioners import PRECONDITIONERS, approximate_inverse, preconditioning, resolve_method
+from .stencil import shifted, sparse_modules, stencil_matrix
+
+__all__ = ["gmres", "KrylovResult", "as_operator", "approximate_inverse", "preconditioning", "resolve_method", "PRECONDITIONERS",
+           "stencil_matrix", "shifted", "sparse_modules"]
