@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from fieldflow.core.metrics import loglog_slope
 from fieldflow.landau import BKW, JKOLandau
 from fieldflow.landau.bimaxwellian import anisotropy_rate
 from fieldflow.studies.landau_jko import (TEMPERATURES, backward_euler_m4, bimaxwellian_particles, bkw_errors,

@@ -58,9 +58,15 @@ round-off.  Entropy: ``u = 0`` is admissible with ``Φ = 0``, so the minimiser h
 
 **Minimisation.**  ``Φ`` and its gradient are computed by a forward sweep over the inner steps and the adjoint
 sweep back (:func:`~fieldflow.landau.pair_sums.pair_flow_vjp` for the pair sums, the basis' pullback for the
-chain rule through ``u`` and ``∇u``), then minimised by SciPy's L-BFGS-B from the ``M = 1`` trace solution
-(scaled down until ``det(I + h∇V) > 0``).  Cost ``O(M N² d²)`` per evaluation, or ``O(M N n_B d²)`` with
-random batches (``batch_size``).
+chain rule through ``u`` and ``∇u``), then minimised by SciPy's L-BFGS-B in the variables ``Lᵀθ_m/Δt``
+(``LLᵀ = K + λcR``, the ``M = 1`` Hessian/2), from the ``M = 1`` trace solution (halved while ``Φ > 0``).  Below
+``det(I + h∇V) = DET_FLOOR`` the objective continues ``log det`` by its second-order Taylor polynomial, so that the
+line search's trial points are finite; accepted steps are re-scored with the exact ``log det``.  Cost
+``O(M N² d²)`` per evaluation, or ``O(M N n_B d²)`` with random batches (``batch_size``).
+
+The moments of the monomial potentials in the basis (unpenalised) move, in the ``M = 1`` trace step, by exactly
+``Δt`` times the Landau weak-form rate of the empirical measure (the normal equations), so with ``degree = 4`` the
+moments up to order 4 follow the Landau moment equations (closed for Maxwell molecules).
 """
 
 from __future__ import annotations
@@ -197,8 +203,9 @@ class JKOLandau:
         fixed during the minimisation); ``None``: all pairs.
     seed : int
         Seed of the batches (each outer step draws from ``(seed, t)``, so runs are reproducible).
-    gtol, max_iter :
-        L-BFGS-B tolerance on the gradient of ``Φ/Δt²`` in the variables ``θ/Δt``, and its iteration limit.
+    gtol, ftol, max_iter :
+        L-BFGS-B tolerances on the projected gradient and the relative decrease of ``Φ/Δt²`` (in the preconditioned
+        variables ``Lᵀθ/Δt``), and its iteration limit (5–20 iterations are typical).
 
     Class flags for the time loop: ``conserved`` (``mass``, ``momentum`` and, with ``conserve_energy``,
     ``energy``), ``positive``, ``monotone = "entropy"``.

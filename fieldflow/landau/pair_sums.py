@@ -31,7 +31,6 @@ This module knows the kernel and nothing about where ``u`` comes from: the JKO m
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -327,14 +326,3 @@ def _vjp_dense(v: Any, p: Any, u: Any, H: Any, gamma: float, C: float, a: Any, q
                        - tr * y[k] - 2 * Xz[k])
                 gv[sl, k] += xp.sum(weight * (scal * z[k] + vec), axis=1)
     return gv, gu, gH
-
-
-def check_groups(groups: Groups, n: int) -> None:
-    """Raise ``ValueError`` unless ``groups`` partitions ``range(n)`` into groups of at least two particles."""
-    if groups is None:
-        return
-    seen = np.concatenate([np.asarray(idx) for idx, _ in groups])
-    if seen.size != n or not np.array_equal(np.sort(seen), np.arange(n)):
-        raise ValueError(f"groups must partition the {n} particles")
-    if any(len(idx) < 2 or not math.isfinite(f) or f <= 0 for idx, f in groups):
-        raise ValueError("every group needs at least two particles and a positive finite weight factor")

@@ -38,7 +38,7 @@ from ..plotting import pyplot, save_figure
 
 TITLE = "Landau/JKO: variational particles vs the score method at large steps (BKW), Coulomb relaxation"
 DEFAULT = True
-EXPECTED_SECONDS = (120, 1800)
+EXPECTED_SECONDS = (40, 1500)
 
 C_STRONG = 0.25
 STEPS = (0.1, 0.5, 1.0, 2.0, 4.0)
