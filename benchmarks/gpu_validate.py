@@ -297,9 +297,11 @@ def section_blob_pairs(ctx: Context) -> list[dict[str, Any]]:
     v, w, F = _bimaxwellian_particles(ctx, n_gpu, "cupy")
     landau_velocity(v[:1000], w[:1000], F[:1000], -3.0, 1.0)  # kernels compiled
     (u_gpu, _), gpu_s = ctx.timed(lambda: landau_velocity(v, w, F, -3.0, 1.0), True)
-    vh, wh, Fh = _bimaxwellian_particles(ctx, n_cpu, "numpy")
+    # the same particles (the first n_cpu of the GPU set) on the host, for the time and the difference
+    from fieldflow.core.backend import to_numpy
+
+    vh, wh, Fh = (to_numpy(a[:n_cpu]) for a in (v, w, F))
     (u_cpu, _), cpu_s = ctx.timed(lambda: landau_velocity(vh, wh, Fh, -3.0, 1.0), False)
-    # the same particles (the first n_cpu) on both, for the difference
     sub = landau_velocity(v[:n_cpu], w[:n_cpu], F[:n_cpu], -3.0, 1.0)[0]
     gpu_ns, cpu_ns = 1e9 * gpu_s / n_gpu**2, 1e9 * cpu_s / n_cpu**2
     log(f"  pairs: gpu N={n_gpu} {gpu_ns:.3g} ns/pair, cpu N={n_cpu} {cpu_ns:.3g} ns/pair")
