@@ -20,7 +20,7 @@ import numpy as np
 
 from .core.backend import namespace_of, to_numpy
 from .core.grids import Grid
-from .core.validation import as_covariance
+from .core.validation import as_covariance, function, integer, real_array, real_number
 
 __all__ = ["Potential", "Quadratic", "GaussianMixture", "Banana", "DoubleWell", "FromFunctions", "potential_on_grid"]
 
@@ -55,7 +55,8 @@ def potential_on_grid(grid: Grid, V: "Potential | Callable[[Any], Any] | Any", n
         values = V(grid.points)
     else:
         values = V
-    values = grid.asarray(values)
+    values = real_array(values, name, shape=grid.shape, finite=False, xp=grid.xp,
+                        hint="pass a Potential, a callable on points of shape (..., d), or its values on the grid")
     xp = grid.xp
     bad = ~xp.isfinite(values)
     if bool(xp.any(bad)):
@@ -65,6 +66,11 @@ def potential_on_grid(grid: Grid, V: "Potential | Callable[[Any], Any] | Any", n
             f"{np.round(where[0], 6).tolist()}); V must be finite at every grid point: shrink the box or fix V there"
         )
     return values
+
+
+def _dimension(dim: Any) -> int | None:
+    """``dim`` checked to be ``None`` (any dimension) or a positive integer."""
+    return None if dim is None else integer(dim, "dim", minimum=1, hint="or None for a potential of any dimension")
 
 
 def _leading_length(cov: Any) -> int:
@@ -118,9 +124,8 @@ class Quadratic(Potential):
     """
 
     def __init__(self, cov: Any = 1.0, mean: float | Sequence[float] = 0.0, dim: int | None = None):
-        mean_arr = np.atleast_1d(np.asarray(mean, dtype=float))
-        if mean_arr.ndim != 1:
-            raise ValueError(f"mean must be a number or a vector, got an array of shape {np.asarray(mean).shape}")
+        mean_arr = np.atleast_1d(real_array(to_numpy(mean), "mean", ndim=(0, 1), hint="pass a number or a vector"))
+        dim = _dimension(dim)
         if dim is None and mean_arr.size == 1 and np.ndim(to_numpy(cov)) == 0:
             self.dim = None  # isotropic: any dimension
             self.mean = mean_arr
@@ -167,16 +172,17 @@ class GaussianMixture(Potential):
     """
 
     def __init__(self, means: Sequence[Sequence[float]] | Sequence[float], cov: Any = 1.0, weights: Sequence[float] | None = None):
-        m = np.asarray(means, dtype=float)
+        m = real_array(to_numpy(means), "means", ndim=(1, 2), hint="pass one mean per row (K, d), or K numbers in 1D")
         if m.ndim == 1:
             m = m[:, None]
+        if m.shape[0] == 0 or m.shape[1] == 0:
+            raise ValueError(f"means must hold at least one mean, got shape {m.shape}")
         self.means = m
         self.dim = m.shape[1]
         self.cov = as_covariance(cov, self.dim)
         self.precision = np.linalg.inv(self.cov)
-        w = np.full(len(m), 1.0 / len(m)) if weights is None else np.asarray(weights, dtype=float)
-        if w.shape != (len(m),) or np.any(w <= 0):
-            raise ValueError("weights must be positive, one per mean")
+        w = np.full(len(m), 1.0 / len(m)) if weights is None else \
+            real_array(to_numpy(weights), "weights", shape=(len(m),), positive=True, hint="pass one positive weight per mean")
         self.log_weights = np.log(w / w.sum())
 
     def _log_terms(self, x):
@@ -214,9 +220,9 @@ class Banana(Potential):
     dim = 2
 
     def __init__(self, a: float = 1.0, b: float = 1.0, sigma: float = 1.0):
-        if a <= 0 or sigma <= 0:
-            raise ValueError("a and sigma must be positive")
-        self.a, self.b, self.sigma = float(a), float(b), float(sigma)
+        self.a = real_number(a, "a", positive=True, hint="a is the width of the banana along x₁")
+        self.b = real_number(b, "b", hint="b is the curvature of the ridge x₂ = b x₁²")
+        self.sigma = real_number(sigma, "sigma", positive=True, hint="sigma is the width across the ridge")
 
     def value(self, x):
         x = self._check(x)
@@ -241,11 +247,9 @@ class DoubleWell(Potential):
     """
 
     def __init__(self, barrier: float = 1.0, separation: float = 1.0, dim: int | None = None):
-        if barrier <= 0 or separation <= 0:
-            raise ValueError(f"barrier and separation must be positive, got barrier={barrier}, separation={separation}")
-        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1):
-            raise ValueError(f"dim must be a positive integer or None (any dimension), got {dim!r}")
-        self.h, self.s, self.dim = float(barrier), float(separation), None if dim is None else int(dim)
+        self.h = real_number(barrier, "barrier", positive=True, hint="the barrier height h between the wells")
+        self.s = real_number(separation, "separation", positive=True, hint="the wells sit at x₁ = ±separation")
+        self.dim = _dimension(dim)
 
     def value(self, x):
         x = self._check(x)
@@ -270,9 +274,11 @@ class FromFunctions(Potential):
 
     def __init__(self, value: Callable[[Any], Any], gradient: Callable[[Any], Any], dim: int | None = None,
                  hessian_lower_bound: float | None = None):
-        self._value, self._gradient = value, gradient
-        self.dim = dim
-        self.hessian_lower_bound = hessian_lower_bound
+        self._value = function(value, "value", hint="pass a function of points (..., d) returning V")
+        self._gradient = function(gradient, "gradient", hint="pass a function of points (..., d) returning ∇V")
+        self.dim = _dimension(dim)
+        self.hessian_lower_bound = None if hessian_lower_bound is None else \
+            real_number(hessian_lower_bound, "hessian_lower_bound", hint="κ with ∇²V ⪰ κ I, or None if unknown")
 
     def value(self, x):
         return self._value(self._check(x))

@@ -112,7 +112,7 @@ def test_progress_bar_and_diagnostics_every(problem):
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(t_end=-1.0), "t_end"),
-    (dict(t_end=1.0, dt=0.0), "dt must be positive"),
+    (dict(t_end=1.0, dt=0.0), "dt must be a positive"),
     (dict(t_end=1.0, method="rk45"), "unknown method"),
     (dict(t_end=1.0, save_every=-0.1), "save_every"),
 ])

@@ -31,6 +31,8 @@ from .problem import Particles, Problem
 from .steppers import Stepper, make_stepper, stepper_class
 from .trajectory import Trajectory
 from .transfer import sample_diagnostics
+from .validation import (MAX_SAVES, boolean, check_step_count, function, integer, real_array, real_number,
+                         writable_path)
 
 __all__ = ["evolve", "StructureError", "progress_bar", "step_count"]
 
@@ -48,10 +50,8 @@ class StructureError(RuntimeError):
 
 def step_count(t_end: float, dt: float) -> int:
     """``ceil(t_end/dt)`` (a ``dt`` above ``t_end`` is one step) after checking both are positive and finite."""
-    if not (math.isfinite(t_end) and t_end > 0):
-        raise ValueError(f"t_end must be positive and finite, got {t_end!r}")
-    if not (math.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt must be positive and finite, got {dt!r}")
+    t_end = real_number(t_end, "t_end", positive=True)
+    dt = real_number(dt, "dt", positive=True)
     return max(1, int(math.ceil(t_end / dt - 1e-9)))
 
 
@@ -63,6 +63,7 @@ class _Checks:
         self.mass_tol, self.positivity_tol, self.monotone_tol = mass_tol, positivity_tol, monotone_tol
         self.reference: dict[str, float] = {}
         self.last_monotone: float | None = None
+        self.size: float | None = None  # max|x| of the first particle sample
 
     def resume(self, diagnostics: dict[str, list[float]]) -> None:
         """Re-seed the references from a recorded history."""
@@ -87,6 +88,10 @@ class _Checks:
                 return f"the state became non-finite at t={t:.6g}"
             if lo < -self.positivity_tol * hi:
                 return f"the density became negative (min {lo:.3e}, max {hi:.3e}) at t={t:.6g}; reduce dt or rtol"
+        if isinstance(state, Particles):
+            violation = self._particles(state, t)
+            if violation:
+                return violation
         if problem.monotone and problem.monotone in values:
             value = values[problem.monotone]
             if self.last_monotone is not None and value > self.last_monotone + self.monotone_tol * max(1.0, abs(self.last_monotone)):
@@ -94,6 +99,26 @@ class _Checks:
                         "the scheme must dissipate it — reduce dt or rtol")
             self.last_monotone = value
         return None
+
+
+    def _particles(self, state: Particles, t: float) -> str | None:
+        """Positions non-finite, or grown by more than :data:`PARTICLE_GROWTH` over the run: an unstable step."""
+        xp = self.problem.array_namespace(state)
+        size = float(xp.max(xp.abs(state.x))) if state.x.size else 0.0
+        if self.size is None:
+            self.size = max(size, 1.0)
+        if not math.isfinite(size):
+            return (f"particle positions became non-finite at t={t:.6g}: the step is above the stability limit of "
+                    "the particle dynamics; reduce dt")
+        if size > PARTICLE_GROWTH * self.size:
+            return (f"particle positions grew from max|x| = {self.size:.3g} to {size:.3g} by t={t:.6g}: the particles "
+                    "blew up (a step above the stability limit of the particle dynamics); reduce dt")
+        return None
+
+
+#: growth of ``max|x|`` over a particle run that counts as a blow-up (``evolve(check=True)``): confined particle
+#: dynamics keep their spread within a few orders of magnitude of the initial one and of 1
+PARTICLE_GROWTH = 1e8
 
 
 def progress_bar(enabled: bool | None, t0: float, t_end: float, label: str) -> Any:
@@ -146,13 +171,22 @@ class _EqualClock:
 def _save_targets(t_end: float, save_every: float | None, save_times: Any) -> np.ndarray:
     """The save times in ``(0, t_end]`` (``t_end`` included)."""
     if save_times is not None:
-        times = np.asarray(save_times, dtype=float).ravel()
-        if not np.all(np.isfinite(times)) or np.any(times < 0):
-            raise ValueError(f"save_times must be finite and non-negative, got {save_times!r}")
-        return np.unique(np.append(times, t_end))
+        if save_every is not None:
+            raise ValueError("pass save_every or save_times, not both")
+        times = real_array(save_times, "save_times", ndim=(0, 1), hint="pass the times in [0, t_end] to save at").ravel()
+        outside = times[(times < 0) | (times > t_end * (1 + 1e-12))]
+        if outside.size:
+            raise ValueError(f"save_times must lie in [0, t_end] = [0, {t_end:g}], got {outside.size} outside it "
+                             f"(e.g. {outside[0]:g}); drop them or raise t_end")
+        if times.size > MAX_SAVES:
+            raise ValueError(f"save_times has {times.size} times, more than the {MAX_SAVES:.0e} snapshots a run keeps")
+        return np.unique(np.append(np.minimum(times, t_end), t_end))
     if save_every is not None:
-        if not save_every > 0:
-            raise ValueError(f"save_every must be positive, got {save_every!r}")
+        save_every = real_number(save_every, "save_every", positive=True, hint="the time between snapshots")
+        if t_end / save_every > MAX_SAVES:
+            raise ValueError(f"save_every={save_every:g} asks for {t_end / save_every:.3g} snapshots of a run to "
+                             f"t_end={t_end:g}, more than the {MAX_SAVES:.0e} a run keeps; save less often "
+                             f"(save_every ≥ {t_end / MAX_SAVES:.3g})")
         targets = np.append(np.arange(1, int(math.floor(t_end / save_every + 1e-9)) + 1) * save_every, t_end)
         return np.unique(np.round(targets, 12))
     return np.array([t_end])
@@ -164,9 +198,12 @@ def _generator(problem: Problem, state: Any, seed: Any) -> Any:
         if seed is not None:
             raise ValueError(f"seed is for stochastic problems; {type(problem).__name__} draws no random numbers")
         return None
-    if seed is None or isinstance(seed, (int, np.integer, np.random.SeedSequence)):
+    if isinstance(seed, np.random.SeedSequence) or seed is None:
         return problem.array_namespace(state).random.default_rng(seed)
-    return seed  # a generator made by the caller
+    if hasattr(seed, "bit_generator") or hasattr(seed, "standard_normal"):
+        return seed  # a generator made by the caller
+    seed = integer(seed, "seed", minimum=0, hint="pass a non-negative integer or a numpy.random.Generator")
+    return problem.array_namespace(state).random.default_rng(seed)
 
 
 def _rng_state(rng: Any) -> str:
@@ -286,12 +323,23 @@ def evolve(
     if not isinstance(problem, Problem):
         raise TypeError(f"evolve needs a fieldflow.core.problem.Problem (a PDE, ParticleSystem or StepMap), "
                         f"got {type(problem).__name__}")
-    if not (isinstance(t_end, (int, float)) and math.isfinite(t_end) and t_end > 0):
-        raise ValueError(f"t_end must be a positive finite number, got {t_end!r}")
-    if dt is not None and not (math.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt must be positive and finite, got {dt!r}")
+    t_end = real_number(t_end, "t_end", positive=True, hint="the final time of the run")
+    dt = None if dt is None else real_number(dt, "dt", positive=True, hint="the (first) time step")
+    adaptive = None if adaptive is None else boolean(adaptive, "adaptive")
+    diagnostics_every = None if diagnostics_every is None else integer(diagnostics_every, "diagnostics_every", minimum=0)
+    check = boolean(check, "check")
+    mass_tol, positivity_tol, monotone_tol = (real_number(v, n, nonnegative=True) for v, n in (
+        (mass_tol, "mass_tol"), (positivity_tol, "positivity_tol"), (monotone_tol, "monotone_tol")))
+    progress = None if progress is None else boolean(progress, "progress")
+    checkpoint = None if checkpoint is None else writable_path(checkpoint, "checkpoint")
+    checkpoint_every = real_number(checkpoint_every, "checkpoint_every", nonnegative=True,
+                                   hint="seconds of wall time between checkpoints")
+    callback = None if callback is None else function(callback, "callback", hint="callback(t, state) at each save time")
+    max_steps = None if max_steps is None else integer(max_steps, "max_steps", minimum=0)
     if resume is True and checkpoint is None:
         raise ValueError("resume=True needs checkpoint=path (or resume=path)")
+    if resume is not None and not isinstance(resume, bool):
+        resume = writable_path(resume, "resume")
     name = problem.default_method if method is None else method
     equal_steps = (type(method) if isinstance(method, Stepper) else stepper_class(name)).equal_steps
     h = None
@@ -309,6 +357,9 @@ def evolve(
     state = problem.validate(state0)
     rng = _generator(problem, state, seed)
     stepper = make_stepper(method, problem, dt=dt, adaptive=adaptive, rng=rng, **stepper_options)
+    if max_steps is None and (equal_steps or not stepper.adaptive) and dt is not None:
+        check_step_count(t_end / dt, f"t_end/dt = {t_end:g}/{dt:g}",
+                         "raise dt, or pass max_steps=... to run that many steps anyway")
     if diagnostics_every is None:
         diagnostics_every = problem.diagnostics_every
     keep_rng = rng is not None and (checkpoint is not None or bool(resume))
@@ -339,6 +390,10 @@ def evolve(
     checks = _Checks(problem, mass_tol, positivity_tol, monotone_tol) if check else None
     if dt_next is None:
         dt_next = stepper.initial_dt(state, t, t_end)
+    if max_steps is None and stepper.adaptive and stepper.explicit and dt_next > 0:
+        check_step_count((t_end - t) / dt_next, f"the explicit {stepper.name!r} run at its stability limit "
+                         f"dt = {dt_next:.3g}", "use an implicit method (method='trbdf2'), a coarser grid, or pass "
+                         "max_steps=... to run that many steps anyway")
     writer = None
     if checkpoint is not None:  # a resumed run appends to the history it was resumed from
         same = resume and Path(checkpoint).resolve() == Path(checkpoint if resume is True else resume).resolve()

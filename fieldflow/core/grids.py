@@ -25,18 +25,49 @@ import numpy as np
 
 from .backend import get_backend, get_namespace
 from .transfer import deferring
+from .validation import integer, one_of, real_number, shown
 
 __all__ = ["Grid"]
 
 
-def _tuple(value: Any, dim: int, name: str, kind: type) -> tuple:
-    if np.ndim(value) == 0:
+#: cells (box) or nodes (torus) per axis allowed: far above any grid that fits in memory
+MAX_POINTS_PER_AXIS = 2**31
+
+
+def _per_axis(value: Any, dim: int, name: str, check: Any) -> tuple:
+    """``value`` (one entry or one per axis) as a ``dim``-tuple, each entry checked by ``check(entry, name)``."""
+    if not isinstance(value, (list, tuple, range)) and getattr(value, "ndim", 0) == 0:
         values = (value,) * dim
     else:
-        values = tuple(value)
+        try:
+            values = tuple(value)
+        except TypeError:
+            raise TypeError(f"{name} must be a number or one number per axis, got {shown(value)}") from None
     if len(values) != dim:
-        raise ValueError(f"{name} has {len(values)} entries but the grid has dim={dim}")
-    return tuple(kind(v) for v in values)
+        raise ValueError(f"{name} has {len(values)} entries but the grid has dim={dim}; pass one number, or {dim}")
+    return tuple(check(v, name if len(values) == 1 else f"{name}[{a}]") for a, v in enumerate(values))
+
+
+def _cells(value: Any, name: str) -> int:
+    return integer(value, name, minimum=2, maximum=MAX_POINTS_PER_AXIS,
+                   hint=f"{name} is the number of cells (box) or nodes (torus) per axis, at least 2")
+
+
+def _extent(value: Any, name: str) -> float:
+    return real_number(value, name, positive=True, hint="the box is [-extent, extent]: pass its half-width")
+
+
+def _dim(dim: Any, n: Any, extent: Any = 0.0) -> int:
+    """``dim`` checked, or (``None``) the number of entries of ``n`` or ``extent``."""
+    if dim is None:
+        lengths = [len(v) for v in (n, extent) if isinstance(v, (list, tuple, range)) or getattr(v, "ndim", 0) > 0]
+        dim = max(lengths, default=1)
+    dim = integer(dim, "dim", hint="grids are 1, 2 or 3 dimensional")
+    return one_of(dim, "dim", (1, 2, 3))
+
+
+def _backend(backend: Any) -> str:
+    return get_backend() if backend is None else one_of(backend, "backend", ("numpy", "cupy"))
 
 
 @dataclass(frozen=True, eq=True)
@@ -62,12 +93,15 @@ class Grid:
     backend: str = "numpy"
 
     def __post_init__(self) -> None:
-        if self.kind not in ("box", "torus"):
-            raise ValueError(f"grid kind must be 'box' or 'torus', got {self.kind!r}")
-        if any(n < 2 for n in self.shape):
-            raise ValueError(f"a grid needs at least 2 points per axis, got shape {self.shape}")
+        one_of(self.kind, "grid kind", ("box", "torus"))
+        dim = _dim(len(self.shape) if isinstance(self.shape, tuple) else None, self.shape)
+        object.__setattr__(self, "shape", _per_axis(self.shape, dim, "shape", _cells))
+        object.__setattr__(self, "lower", _per_axis(self.lower, dim, "lower", real_number))
+        object.__setattr__(self, "upper", _per_axis(self.upper, dim, "upper", real_number))
         if any(u <= l for l, u in zip(self.lower, self.upper)):
-            raise ValueError(f"empty domain: lower={self.lower}, upper={self.upper}")
+            raise ValueError(f"empty domain: lower={self.lower}, upper={self.upper}; every upper bound must exceed "
+                             "its lower bound")
+        object.__setattr__(self, "backend", _backend(self.backend))
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -83,25 +117,17 @@ class Grid:
         ``n`` and ``extent`` may be tuples (one entry per axis); ``dim`` defaults to their length
         (or 1 when both are scalars).
         """
-        if dim is None:
-            dim = max(1 if np.ndim(n) == 0 else len(n), 1 if np.ndim(extent) == 0 else len(extent))
-        if dim not in (1, 2, 3):
-            raise ValueError(f"dim must be 1, 2 or 3, got {dim}")
-        shape = _tuple(n, dim, "n", int)
-        ext = _tuple(extent, dim, "extent", float)
-        if any(e <= 0 or not math.isfinite(e) for e in ext):
-            raise ValueError(f"extent must be positive and finite, got {ext}")
-        return cls("box", shape, tuple(-e for e in ext), ext, backend or get_backend())
+        dim = _dim(dim, n, extent)
+        shape = _per_axis(n, dim, "n", _cells)
+        ext = _per_axis(extent, dim, "extent", _extent)
+        return cls("box", shape, tuple(-e for e in ext), ext, _backend(backend))
 
     @classmethod
     def torus(cls, n: int | Sequence[int], dim: int | None = None, backend: str | None = None) -> "Grid":
         """Periodic grid on ``[0, 2π)^dim`` with ``n`` equispaced nodes per axis."""
-        if dim is None:
-            dim = 1 if np.ndim(n) == 0 else len(n)
-        if dim not in (1, 2, 3):
-            raise ValueError(f"dim must be 1, 2 or 3, got {dim}")
-        shape = _tuple(n, dim, "n", int)
-        return cls("torus", shape, (0.0,) * dim, (2 * math.pi,) * dim, backend or get_backend())
+        dim = _dim(dim, n)
+        shape = _per_axis(n, dim, "n", _cells)
+        return cls("torus", shape, (0.0,) * dim, (2 * math.pi,) * dim, _backend(backend))
 
     def with_backend(self, backend: str) -> "Grid":
         """The same grid whose arrays live in another namespace."""

@@ -51,6 +51,9 @@ class Stepper:
     equal_steps: ClassVar[bool] = False
     #: whether the stepper draws random numbers from ``rng``
     stochastic: ClassVar[bool] = False
+    #: whether an adaptive step is bounded by the problem's explicit stability limit (``stable_dt``), so that
+    #: ``evolve`` can tell the number of steps before the run
+    explicit: ClassVar[bool] = False
     #: classes that receive this stepper's ``**options`` (their keyword parameters are options too)
     forwards_options_to: ClassVar[tuple[type, ...]] = ()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..problem import PDE
+from ..validation import real_number
 from .base import Stepper, StepResult
 
 __all__ = ["SSPRK3"]
@@ -16,11 +17,11 @@ class SSPRK3(Stepper):
     name = "ssprk3"
     order = 3
     requires = ("stable_dt",)
+    explicit = True
 
     def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, cfl: float = 0.9):
         super().__init__(pde, dt, adaptive)
-        if not 0 < cfl <= 1:
-            raise ValueError(f"cfl must be in (0, 1], got {cfl}")
+        cfl = real_number(cfl, "cfl", positive=True, maximum=1, hint="the fraction of the stability limit a step takes")
         self.cfl = cfl
 
     def _limit(self, state: Any, t: float) -> float:

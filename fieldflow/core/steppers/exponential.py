@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..backend import to_numpy
+from ..validation import real_number
 from .base import Stepper, StepResult
 
 __all__ = ["ETDRK4", "SemilinearFourier", "phi_functions"]
@@ -94,11 +95,11 @@ class ETDRK4(Stepper):
     name = "etdrk4"
     order = 4
     requires = ("semilinear_fourier", "stable_dt")
+    explicit = True
 
     def __init__(self, pde: Any, dt: float | None = None, adaptive: bool = True, cfl: float = 1.0):
         super().__init__(pde, dt, adaptive)
-        if not 0 < cfl <= 1:
-            raise ValueError(f"cfl must be in (0, 1], got {cfl}")
+        cfl = real_number(cfl, "cfl", positive=True, maximum=1, hint="the fraction of the stability limit a step takes")
         if not adaptive and dt is None:
             raise ValueError("ETDRK4 with adaptive=False needs a fixed dt")
         self.cfl = cfl

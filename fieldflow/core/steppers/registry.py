@@ -10,11 +10,14 @@ stepper knows (``TypeError`` naming the known ones).
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Any
 
+from ..validation import SetupWarning, real_number, shown
 from .base import Stepper, check_compatible
 
-__all__ = ["STEPPERS", "make_stepper", "stepper_class", "steppers_for"]
+__all__ = ["STEPPERS", "OPTION_RANGES", "ADAPTIVE_ONLY_OPTIONS", "make_stepper", "stepper_class", "steppers_for",
+           "check_options"]
 
 #: name -> (module, class) of every stepper known by name
 STEPPERS: dict[str, tuple[str, str]] = {
@@ -35,8 +38,39 @@ STEPPERS: dict[str, tuple[str, str]] = {
 }
 
 
+#: what the numeric options steppers share may be (keywords of :func:`fieldflow.core.validation.real_number`)
+OPTION_RANGES: dict[str, dict[str, Any]] = {
+    "rtol": dict(positive=True), "atol": dict(nonnegative=True), "cfl": dict(positive=True, maximum=1.0),
+    "tol": dict(positive=True), "newton_tol": dict(positive=True), "gmres_tol": dict(positive=True),
+    "iterative_tol": dict(positive=True), "positivity_tol": dict(nonnegative=True),
+    "max_newton": dict(integer=True, minimum=1), "direct_limit": dict(integer=True, minimum=0),
+}
+
+#: stepper -> options only its adaptive steps use (with ``adaptive=False`` they would be ignored)
+ADAPTIVE_ONLY_OPTIONS: dict[str, tuple[str, ...]] = {
+    "trbdf2": ("rtol", "atol", "positivity_tol"),
+    "log-trbdf2": ("rtol", "atol", "positivity_tol"),
+    "etdrk4": ("cfl",),
+}
+
+
+def check_options(name: str, options: dict[str, Any], adaptive: bool | None) -> dict[str, Any]:
+    """``options`` of stepper ``name`` with their values checked against :data:`OPTION_RANGES`; a
+    :class:`~fieldflow.core.validation.SetupWarning` for those fixed steps (``adaptive=False``) would ignore."""
+    checked = {key: real_number(value, key, **OPTION_RANGES[key]) if key in OPTION_RANGES else value
+               for key, value in options.items()}
+    unused = [key for key in ADAPTIVE_ONLY_OPTIONS.get(name, ()) if key in options]
+    if adaptive is False and unused:
+        warnings.warn(f"stepper {name!r} with adaptive=False takes fixed steps and ignores {', '.join(unused)}; "
+                      "drop them, or leave adaptive steps on", SetupWarning, stacklevel=4)
+    return checked
+
+
 def stepper_class(name: str) -> type[Stepper]:
     """The stepper class registered as ``name``; ``ValueError`` naming the known ones otherwise."""
+    if not isinstance(name, str):
+        raise TypeError(f"method must be a stepper name (one of {sorted(STEPPERS)}) or a Stepper, got "
+                        f"{shown(name)}")
     if name not in STEPPERS:
         raise ValueError(f"unknown method {name!r}; choose one of {sorted(STEPPERS)} or pass a Stepper")
     module, cls = STEPPERS[name]
@@ -70,13 +104,14 @@ def make_stepper(method: str | Stepper | None, pde: Any, *, dt: float | None = N
     name = method or pde.default_method
     cls = stepper_class(name)
     check_compatible(cls, pde)
-    if method is None or method == pde.default_method:
-        options = {**pde.stepper_options, **options}
     known = cls.known_options()
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise TypeError(f"stepper {name!r} has no option {', '.join(map(repr, unknown))}; "
                         f"its options are {list(known)}")
+    options = check_options(name, options, adaptive)
+    if method is None or method == pde.default_method:
+        options = {**pde.stepper_options, **options}
     loop: dict[str, Any] = {"dt": dt}
     if adaptive is not None:
         loop["adaptive"] = adaptive
