@@ -499,7 +499,9 @@ def _resume(path: Path, problem: Problem, stepper: Stepper, state: Any, fresh: T
                          "initial data")
     t, steps = float(meta["t"]), int(meta["steps"])
     if t > t_end * (1 + 1e-12):
-        raise ValueError(f"checkpoint {path} is at t={t:g}, beyond t_end={t_end:g}")
+        raise ValueError(f"checkpoint {path} is at t={t:g}, beyond t_end={t_end:g}: its state is later than the "
+                         f"run asks for; resume with t_end ≥ {t:g}, or load the saved states with "
+                         "fieldflow.core.checkpoint.load_checkpoint")
     xp = problem.array_namespace(state)
     live = xp.asarray(arrays["state"])
     if isinstance(state, Particles):

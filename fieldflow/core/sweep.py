@@ -7,20 +7,64 @@
 The work is split into ``chunks`` contiguous batches, one task each, so that per-task overhead
 (pickling, scheduling) is paid a few times, not once per parameter value.  Results come back
 in the order of ``params``.
+
+A point that raises does not lose the others: every point runs, a failing one is recorded as a
+:class:`SweepFailure` (its parameter, the exception's type, message and traceback), and then — with
+``errors="raise"``, the default — a :class:`SweepError` carrying every result and failure is raised, or — with
+``errors="record"`` — the list is returned with the failures in place of the missing results.
 """
 
 from __future__ import annotations
 
 import os
+import traceback
 from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Iterable, Sequence
 
-__all__ = ["sweep"]
+from .validation import function, integer, one_of, shown
+
+__all__ = ["sweep", "SweepFailure", "SweepError"]
+
+
+@dataclass(frozen=True)
+class SweepFailure:
+    """A sweep point that raised: its parameter, the exception's type name and message, and the traceback."""
+
+    param: Any
+    error_type: str
+    message: str
+    traceback: str
+
+    def __str__(self) -> str:
+        return f"{self.param!r}: {self.error_type}: {self.message}"
+
+
+class SweepError(RuntimeError):
+    """Some points of a sweep raised; ``results`` holds every point in order (a :class:`SweepFailure` for each
+    failed one), ``failures`` the failures alone."""
+
+    def __init__(self, results: list[Any]):
+        self.results = results
+        self.failures = [r for r in results if isinstance(r, SweepFailure)]
+        first = self.failures[0]
+        super().__init__(
+            f"{len(self.failures)} of {len(results)} sweep points failed (first: {first}); the other "
+            f"{len(results) - len(self.failures)} results are in .results, the failures in .failures; pass "
+            f"errors='record' to get them back without raising\n--- traceback of the first failure ---\n"
+            f"{first.traceback}")
+
+
+def _run_point(func: Callable[[Any], Any], param: Any) -> Any:
+    try:
+        return func(param)
+    except Exception as exc:  # recorded, so that one failing point keeps the others
+        return SweepFailure(param, type(exc).__name__, str(exc), traceback.format_exc())
 
 
 def _run_chunk(func: Callable[[Any], Any], chunk: Sequence[Any]) -> list[Any]:
-    return [func(p) for p in chunk]
+    return [_run_point(func, p) for p in chunk]
 
 
 def _dask_executor(client: Any) -> Executor | None:
@@ -36,8 +80,9 @@ def sweep(
     executor: Executor | Any | str | None = None,
     max_workers: int | None = None,
     chunks: int | None = None,
+    errors: str = "raise",
 ) -> list[Any]:
-    """``[func(p) for p in params]``, evaluated in parallel.
+    """``[func(p) for p in params]``, evaluated in parallel, every point kept.
 
     Parameters
     ----------
@@ -55,36 +100,55 @@ def sweep(
         Processes of the default pool (default ``os.cpu_count()``).
     chunks : int, optional
         Number of tasks (default: 4 per worker, at most one per parameter).
+    errors : {"raise", "record"}
+        What a point that raises becomes.  Either way every other point runs and is kept.  ``"raise"``: after
+        all points, a :class:`SweepError` whose ``results`` hold them all (a :class:`SweepFailure` for each
+        failure).  ``"record"``: the list is returned with a :class:`SweepFailure` in place of each failure.
 
     Returns
     -------
     list
-        ``func(p)`` for each ``p``, in order.
+        ``func(p)`` for each ``p``, in order (with ``errors="record"``, a :class:`SweepFailure` where it raised).
+
+    Raises
+    ------
+    SweepError
+        With ``errors="raise"``, if any point raised.
     """
+    function(func, "func", hint="a module-level function of one parameter")
+    errors = one_of(errors, "errors", ("raise", "record"))
+    if max_workers is not None:
+        max_workers = integer(max_workers, "max_workers", minimum=1)
+    if chunks is not None:
+        chunks = integer(chunks, "chunks", minimum=1)
     params = list(params)
     if not params:
         return []
     if executor == "serial":
-        return [func(p) for p in params]
-    if isinstance(executor, str):
-        raise ValueError(f"executor must be an Executor, a dask Client, 'serial' or None, got {executor!r}")
-    if max_workers is not None and max_workers < 1:
-        raise ValueError(f"max_workers must be at least 1, got {max_workers}")
-    workers = max_workers or os.cpu_count() or 1
-    own = executor is None
-    pool = ProcessPoolExecutor(max_workers=workers) if own else (_dask_executor(executor) or executor)
-    if not isinstance(pool, Executor) and not hasattr(pool, "submit"):
-        raise ValueError(
-            f"executor must be a concurrent.futures.Executor or a dask.distributed.Client, got {type(executor).__name__}"
-        )
-    n_chunks = min(len(params), chunks or 4 * workers)
-    if n_chunks < 1:
-        raise ValueError(f"chunks must be at least 1, got {chunks}")
-    size = -(-len(params) // n_chunks)
-    batches = [params[i:i + size] for i in range(0, len(params), size)]
-    try:
-        futures = [pool.submit(partial(_run_chunk, func), batch) for batch in batches]
-        return [value for future in futures for value in future.result()]
-    finally:
-        if own:
-            pool.shutdown()
+        results = _run_chunk(func, params)
+    else:
+        if isinstance(executor, str):
+            raise ValueError(f"executor must be an Executor, a dask Client, 'serial' or None, got {executor!r}")
+        workers = max_workers or os.cpu_count() or 1
+        own = executor is None
+        pool = ProcessPoolExecutor(max_workers=workers) if own else (_dask_executor(executor) or executor)
+        if not isinstance(pool, Executor) and not hasattr(pool, "submit"):
+            raise ValueError(f"executor must be a concurrent.futures.Executor or a dask.distributed.Client, got "
+                             f"{shown(executor)}")
+        n_chunks = min(len(params), chunks or 4 * workers)
+        size = -(-len(params) // n_chunks)
+        batches = [params[i:i + size] for i in range(0, len(params), size)]
+        try:
+            futures = [pool.submit(partial(_run_chunk, func), batch) for batch in batches]
+            results = []
+            for future, batch in zip(futures, batches):
+                try:
+                    results += future.result()
+                except Exception as exc:  # the task itself failed (a worker died, func not picklable)
+                    results += [SweepFailure(p, type(exc).__name__, str(exc), traceback.format_exc()) for p in batch]
+        finally:
+            if own:
+                pool.shutdown()
+    if errors == "raise" and any(isinstance(r, SweepFailure) for r in results):
+        raise SweepError(results)
+    return results

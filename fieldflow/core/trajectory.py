@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .backend import optional_import
+from .validation import checksum, writable_path
 
 __all__ = ["Trajectory", "RateFit", "PreAsymptoticFitWarning", "DIAGNOSTIC_LABELS"]
 
@@ -173,48 +174,71 @@ class Trajectory:
 
     # ------------------------------------------------------------------ I/O
     def save(self, path: str | Path) -> Path:
-        """Write to ``.npz`` (default) or ``.h5``/``.hdf5`` (needs h5py: ``pip install 'fieldflow[io]'``)."""
-        path = Path(path)
+        """Write to ``.npz`` (default) or ``.h5``/``.hdf5`` (needs h5py: ``pip install 'fieldflow[io]'``).
+
+        The file carries a SHA-256 checksum of its arrays, which :meth:`load` verifies.
+        """
+        path = writable_path(path, "path")
         path.parent.mkdir(parents=True, exist_ok=True)
         states = np.stack(self.states) if self.states else np.zeros((0,))
         arrays = {f"diag_{k}": np.asarray(v, dtype=float) for k, v in self.diagnostics.items()}
         arrays.update({f"extra_{k}": np.stack(v) for k, v in self.extras.items()})
         if self.weights is not None:
-            arrays["weights"] = self.weights
+            arrays["weights"] = np.asarray(self.weights)
+        arrays.update(times=np.asarray(self.times, dtype=float), states=states)
         info = json.dumps(self.info, default=str)
+        arrays["info"] = np.array(info)
+        arrays["checksum"] = np.array(_file_checksum(arrays))
         if path.suffix in (".h5", ".hdf5"):
             h5py = optional_import("h5py")
             with h5py.File(path, "w") as f:
-                f["times"], f["states"] = self.times, states
                 for k, v in arrays.items():
-                    f[k] = v
+                    if k not in ("info", "checksum"):
+                        f[k] = v
                 f.attrs["info"] = info
+                f.attrs["checksum"] = str(arrays["checksum"])
             return path
         if path.suffix != ".npz":
             path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, times=self.times, states=states, info=np.array(info), **arrays)
+        np.savez_compressed(tmp, **arrays)
         tmp.replace(path)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> "Trajectory":
-        """Read a trajectory written by :meth:`save`."""
-        path = Path(path)
-        if path.suffix in (".h5", ".hdf5"):
-            h5py = optional_import("h5py")
-            with h5py.File(path, "r") as f:
-                data = {k: np.asarray(f[k]) for k in f.keys()}
-                info = json.loads(f.attrs["info"])
-        else:
-            with np.load(path, allow_pickle=False) as f:
-                data = {k: f[k] for k in f.files}
-            info = json.loads(str(data.pop("info")))
-        diagnostics = {k[5:]: list(map(float, v)) for k, v in data.items() if k.startswith("diag_")}
-        states = list(data["states"]) if data["states"].ndim > 1 else []
-        extras = {k[6:]: list(v) for k, v in data.items() if k.startswith("extra_")}
-        return cls(np.asarray(data["times"], dtype=float), states, diagnostics, info, data.get("weights"), extras)
+        """Read a trajectory written by :meth:`save`.
 
+        Raises
+        ------
+        ValueError
+            No file at ``path``, or a file that is not a trajectory written by :meth:`save` (unreadable, missing
+            entries, inconsistent lengths) or fails its checksum; the message names the file and what is wrong.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"no trajectory file at {path}" + (" (it is a folder)" if path.is_dir() else "")
+                             + "; pass the path Trajectory.save returned")
+        try:
+            data, info, stored = _read(path)
+            if stored is not None and _file_checksum({**data, "info": np.array(info)}) != stored:
+                raise _NotATrajectory("its arrays fail their SHA-256 checksum (the file was damaged after writing)")
+            try:
+                info = json.loads(info)
+            except ValueError as exc:
+                raise _NotATrajectory(f"its 'info' is not valid JSON ({exc})") from None
+            missing = [k for k in ("times", "states", "diag_t") if k not in data]
+            if missing or not isinstance(info, dict):
+                raise _NotATrajectory(f"it lacks {missing or ['info']}")
+            times, states = np.asarray(data["times"], dtype=float), data["states"]
+            states = list(states) if states.ndim > 1 else []
+            if len(states) != times.size:
+                raise _NotATrajectory(f"it holds {len(states)} states but {times.size} save times")
+        except _NotATrajectory as exc:
+            raise ValueError(f"{path} is not a fieldflow trajectory: {exc}; write it with Trajectory.save") from None
+        diagnostics = {k[5:]: list(map(float, v)) for k, v in data.items() if k.startswith("diag_")}
+        extras = {k[6:]: list(v) for k, v in data.items() if k.startswith("extra_")}
+        return cls(times, states, diagnostics, info, data.get("weights"), extras)
     def to_xarray(self) -> Any:
         """An ``xarray.Dataset``: ``density(time, x0, ...)`` (particle systems: ``particles(time, particle, ...)``
         and ``weights(particle)``) plus each diagnostic over ``t``."""
@@ -269,6 +293,40 @@ class Trajectory:
         info = ", ".join(f"{k}={self.info[k]}" for k in ("method", "steps", "status") if k in self.info)
         return f"Trajectory({len(self.states)} states of shape {shape}, {span}; diagnostics: {diag}" + \
             (f"; {info})" if info else ")")
+
+
+class _NotATrajectory(Exception):
+    """What is wrong with a trajectory file (turned into one ``ValueError`` naming the file)."""
+
+
+def _file_checksum(arrays: dict[str, np.ndarray]) -> str:
+    """The checksum of a trajectory file's arrays (every entry but the checksum itself, by name)."""
+    names = sorted(k for k in arrays if k != "checksum")
+    return checksum(np.array(names), *(np.asarray(arrays[k]) for k in names))
+
+
+def _read(path: Path) -> tuple[dict[str, np.ndarray], str, str | None]:
+    """The arrays, the JSON ``info`` and the stored checksum (``None`` in files written before checksums)."""
+    import zipfile
+    import zlib
+
+    try:
+        if path.suffix in (".h5", ".hdf5"):
+            h5py = optional_import("h5py")
+            with h5py.File(path, "r") as f:
+                data = {k: np.asarray(f[k]) for k in f.keys()}
+                info, stored = f.attrs.get("info"), f.attrs.get("checksum")
+        else:
+            with np.load(path, allow_pickle=False) as f:
+                data = {k: f[k] for k in f.files}
+            info, stored = data.pop("info", None), data.pop("checksum", None)
+    except ImportError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, KeyError) as exc:
+        raise _NotATrajectory(f"it is not a readable {path.suffix or 'npz'} file ({type(exc).__name__}: {exc})") from None
+    if info is None:
+        raise _NotATrajectory("it has no 'info' entry")
+    return data, str(info), None if stored is None else str(stored)
 
 
 #: Readable names of the diagnostics the equations report (used for axis labels and legends).

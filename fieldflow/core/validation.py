@@ -24,6 +24,7 @@ width below the grid spacing) warn with :class:`SetupWarning`; a run that would 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 import numbers
 import os
@@ -39,7 +40,7 @@ if TYPE_CHECKING:  # grids imports this module
     from .grids import Grid
 
 __all__ = ["real_number", "integer", "boolean", "one_of", "real_array", "function", "writable_path",
-           "check_step_count", "validate_density", "as_covariance", "RenormalisedDensityWarning", "SetupWarning",
+           "check_step_count", "checksum", "validate_density", "as_covariance", "RenormalisedDensityWarning", "SetupWarning",
            "MASS_TOL", "MAX_STEPS", "MAX_SAVES", "shown"]
 
 #: steps above which a run is refused before it starts (``evolve(..., max_steps=...)`` lifts the limit): at
@@ -296,6 +297,16 @@ def check_step_count(steps: float, what: str, hint: str) -> None:
     """``ValueError`` if a run would take more than :data:`MAX_STEPS` steps (``what`` says which, ``hint`` how to fix)."""
     if steps > MAX_STEPS:
         raise ValueError(f"{what} is {steps:.3g} steps, more than the {MAX_STEPS:.0e} a run may take; {hint}")
+
+
+def checksum(*arrays: Any) -> str:
+    """SHA-256 (hex) of NumPy arrays — dtype, shape and bytes of each — to verify files on loading."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 #: ``max|C − Cᵀ|`` allowed, relative to ``max|C|``, before a covariance matrix counts as non-symmetric
