@@ -455,7 +455,7 @@ def test_bad_input_is_refused_clearly():
         P.measure_flow_jko(PHI4, PV1, 1.0, 0.1, method="gaussian")
     with pytest.raises(ValueError, match="one site"):
         P.measure_flow_jko(PHI4, P.PauliVillars(P.Lattice(2, 1, 1), 1.0), 1.0, 0.1)
-    with pytest.raises(ValueError, match="unknown method"):
+    with pytest.raises(ValueError, match="method must be one of 'auto', 'quantile', 'gaussian'"):
         P.measure_flow_jko(PHI4, PV1, 1.0, 0.1, method="newton")
     with pytest.raises(ValueError, match="one site"):
         P.measure_density(PHI4, P.PauliVillars(P.Lattice(2, 1, 1), 1.0), 1.0, np.zeros(3))

@@ -86,7 +86,7 @@ import numpy as np
 
 from .backend import namespace_of
 from .grids import Grid
-from .validation import validate_density
+from .validation import real_array, validate_density
 
 __all__ = ["Problem", "PDE", "ParticleSystem", "StepMap", "Particles", "PDE_CAPABILITIES", "CAPABILITIES"]
 
@@ -339,19 +339,16 @@ class ParticleSystem(Problem):
     def validate(self, state0: Any) -> Particles:
         """An array ``(N, ...)`` (equal weights) or :class:`Particles`: finite positions, non-negative
         weights of positive mass, every name of ``extras`` present as a finite ``(N, ...)`` array.  Copied."""
-        p = state0 if isinstance(state0, Particles) else Particles(state0)
-        xp = namespace_of(p.x)
-        x = xp.array(p.x, dtype=float, copy=True)
+        x0 = state0.x if isinstance(state0, Particles) else state0
+        xp = namespace_of(x0)
+        x = real_array(x0, "particle positions", xp=xp, hint="the initial data must be finite real positions (N, ...)")
+        x = xp.array(x, copy=True)
         if x.ndim < 1 or x.shape[0] < 1:
             raise ValueError(f"particles must be an array of shape (N, ...), got shape {tuple(x.shape)}")
+        p = state0 if isinstance(state0, Particles) else Particles(x)
         n = x.shape[0]
-        if not bool(xp.all(xp.isfinite(x))):
-            raise ValueError("particle positions contain NaN/inf; the initial data must be finite")
-        w = xp.array(p.weights, dtype=float, copy=True)
-        if w.shape != (n,) or not bool(xp.all(xp.isfinite(w))):
-            raise ValueError(f"weights must be a finite vector of length {n}, got shape {tuple(w.shape)}")
-        if bool(xp.any(w < 0)):
-            raise ValueError("particle weights are negative; weights are the masses of the particles")
+        w = xp.array(real_array(p.weights, "weights", shape=(n,), nonnegative=True, xp=xp,
+                                hint="weights are the masses of the particles, one per particle"), copy=True)
         if not float(xp.sum(w)) > 0:
             raise ValueError("particle weights have zero total mass")
         missing = [name for name in self.extras if name not in p.extras]
@@ -360,8 +357,8 @@ class ParticleSystem(Problem):
                              f"state lacks {missing}: pass Particles(x, weights, extras={{...}})")
         extras = {}
         for name, value in p.extras.items():
-            arr = xp.array(value, dtype=float, copy=True)
-            if arr.ndim < 1 or arr.shape[0] != n or not bool(xp.all(xp.isfinite(arr))):
+            arr = xp.array(real_array(value, f"extra {name!r}", xp=xp), copy=True)
+            if arr.ndim < 1 or arr.shape[0] != n:
                 raise ValueError(f"extra {name!r} must be finite values at the {n} particles, got shape "
                                  f"{tuple(arr.shape)}")
             extras[name] = arr

@@ -218,7 +218,7 @@ def function(value: Any, name: str, hint: str = "") -> Any:
 def real_array(value: Any, name: str, *, shape: Sequence[int | None] | None = None,
                ndim: int | Sequence[int] | None = None, finite: bool = True, nonnegative: bool = False,
                positive: bool = False, xp: Any = np, hint: str = "") -> Any:
-    """``value`` as a float64 array of ``xp`` (default NumPy), checked.
+    """``value`` as a float64 array of ``xp`` (default NumPy), checked (not copied if it already is one).
 
     Parameters
     ----------
@@ -227,7 +227,8 @@ def real_array(value: Any, name: str, *, shape: Sequence[int | None] | None = No
     ndim : int or tuple of int, optional
         Allowed numbers of dimensions.
     finite, nonnegative, positive : bool
-        Refuse NaN/inf entries, negative entries, non-positive entries.
+        Refuse NaN/inf entries (``finite=False``: no check, for callers with their own message), negative
+        entries, non-positive entries.
 
     Raises
     ------
@@ -257,10 +258,9 @@ def real_array(value: Any, name: str, *, shape: Sequence[int | None] | None = No
             wanted = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
             raise ValueError(f"{name} must have shape {wanted}, got shape {tuple(arr.shape)}"
                              + (f"; {hint}" if hint else ""))
-    arr = arr.astype(xp.float64)
+    arr = arr.astype(xp.float64, copy=False)
     if arr.size:
-        bad = ~xp.isfinite(arr) if finite else xp.isnan(arr)
-        count = int(xp.sum(bad))
+        count = int(xp.sum(~xp.isfinite(arr))) if finite else 0
         if count:
             raise ValueError(f"{name} must be finite, got {count} NaN/inf entr{'y' if count == 1 else 'ies'} "
                              f"in an array of shape {tuple(arr.shape)}" + (f"; {hint}" if hint else ""))

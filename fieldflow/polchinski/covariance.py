@@ -25,7 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..core.backend import get_fft
+from ..core.backend import get_fft, to_numpy
+from ..core.validation import function, integer, real_array, real_number, shown
 from .lattice import Lattice
 
 __all__ = [
@@ -45,6 +46,12 @@ def _negated_index(lattice: Lattice) -> tuple[np.ndarray, ...]:
     return tuple(neg.reshape([-1 if a == b else 1 for b in range(lattice.dim)]) for a in range(lattice.dim))
 
 
+def _lattice(lattice: Any) -> Lattice:
+    if not isinstance(lattice, Lattice):
+        raise TypeError(f"lattice must be a fieldflow.polchinski.Lattice, got {shown(lattice)}")
+    return lattice
+
+
 class FourierOperator:
     """A translation-invariant symmetric operator on ``ℝ^Λ`` given by its real, even symbol.
 
@@ -58,7 +65,9 @@ class FourierOperator:
     """
 
     def __init__(self, lattice: Lattice, symbol: Any, fft: str | None = None, name: str = "operator"):
-        symbol = np.asarray(symbol, dtype=float)
+        _lattice(lattice)
+        symbol = real_array(to_numpy(symbol), f"the {name} symbol", finite=False,
+                            hint="the eigenvalues on the full spectrum, shape lattice.shape (or broadcastable)")
         if symbol.shape != lattice.shape:
             symbol = np.broadcast_to(symbol, lattice.shape).copy()
         if not np.all(np.isfinite(symbol)):
@@ -144,8 +153,10 @@ class GaussianFieldSampler:
     """
 
     def __init__(self, covariance: LatticeCovariance, block: int = 256):
+        if not isinstance(covariance, LatticeCovariance):
+            raise TypeError(f"covariance must be a LatticeCovariance, got {shown(covariance)}")
         lat = covariance.lattice
-        self.lattice, self.block, self.fft = lat, int(block), covariance.fft
+        self.lattice, self.block, self.fft = lat, integer(block, "block", minimum=1), covariance.fft
         xp = lat.xp
         self.amplitude = xp.sqrt(covariance.symbol * float(lat.size))
         # modes on the last-axis planes k_last = 0 and (n even) n/2 must be made Hermitian by hand
@@ -161,6 +172,8 @@ class GaussianFieldSampler:
     def noise(self, size: int, seed: Any = None, workers: int | None = None) -> Any:
         """The Hermitian standard complex Gaussian half-spectra ``ξ``, shape ``(size, *half_shape)``."""
         lat, xp = self.lattice, self.lattice.xp
+        size = integer(size, "size", minimum=1, hint="the number of samples")
+        workers = None if workers is None else integer(workers, "workers", minimum=1)
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         counts = [min(self.block, size - s) for s in range(0, size, self.block)]
         children = ss.spawn(len(counts))
@@ -179,14 +192,21 @@ class GaussianFieldSampler:
         return xi
 
     def sample(self, size: int, seed: Any = None, workers: int | None = None) -> Any:
-        if not (isinstance(size, (int, np.integer)) and size >= 1):
-            raise ValueError(f"size must be a positive integer, got {size!r}")
+        size = integer(size, "size", minimum=1, hint="the number of samples")
         lat = self.lattice
         xi = self.noise(int(size), seed, workers)
         return self.fft.irfftn(xi * self.amplitude, s=lat.shape, axes=lat.axes)
 
 
 # ---------------------------------------------------------------------------- decompositions
+
+
+def decomposition_of(decomposition: Any, name: str = "decomposition") -> "CovarianceDecomposition":
+    """``decomposition`` checked to be a :class:`CovarianceDecomposition` (``TypeError`` otherwise)."""
+    if not isinstance(decomposition, CovarianceDecomposition):
+        raise TypeError(f"{name} must be a CovarianceDecomposition (PauliVillars, HeatKernel, FromDerivative), got "
+                        f"{shown(decomposition)}")
+    return decomposition
 
 
 class CovarianceDecomposition:
@@ -198,19 +218,16 @@ class CovarianceDecomposition:
     """
 
     def __init__(self, lattice: Lattice, mass: float = 1.0, fft: str | None = None):
-        if not (math.isfinite(mass) and mass >= 0):
-            raise ValueError(f"the mass must be non-negative and finite, got {mass!r}")
-        self.lattice, self.mass, self._fft = lattice, float(mass), fft
+        _lattice(lattice)
+        mass = real_number(mass, "mass", nonnegative=True, hint="the mass m of A = −Δ_ε + m²")
+        self.lattice, self.mass, self._fft = lattice, mass, fft
         self.A = lattice.laplacian_symbol() + self.mass**2
         self._k = lattice.wavenumbers()
         self._cache: dict[tuple, Any] = {}
 
     # -- symbols (full spectrum, NumPy)
     def _check_t(self, t: float) -> float:
-        t = float(t)
-        if not t >= 0:
-            raise ValueError(f"t must be non-negative, got {t!r}")
-        return t
+        return real_number(t, "t", nonnegative=True, finite=False, hint="the flow time (inf for C_∞)")
 
     def symbol(self, t: float) -> np.ndarray:
         """Eigenvalues of ``C_t`` (``t = inf`` allowed when ``C_∞`` exists)."""
@@ -337,7 +354,11 @@ class FromDerivative(CovarianceDecomposition):
                  second_derivative: Callable[[float, tuple], Any] | None = None, rtol: float = 1e-10,
                  fft: str | None = None):
         super().__init__(lattice, 0.0, fft)
-        self._user, self._user2, self.rtol = derivative, second_derivative, rtol
+        function(derivative, "derivative", hint="derivative(t, k) returns the eigenvalues of Ċ_t")
+        if second_derivative is not None:
+            function(second_derivative, "second_derivative", hint="or None for a finite difference")
+        self._user, self._user2 = derivative, second_derivative
+        self.rtol = real_number(rtol, "rtol", positive=True, hint="the relative tolerance of the quadrature in t")
 
     def _derivative(self, t, k, A):
         return np.asarray(self._user(t, k), dtype=float)

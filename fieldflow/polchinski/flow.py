@@ -32,8 +32,9 @@ import numpy as np
 
 from ..core.backend import to_numpy
 from ..core.grids import Grid
-from .covariance import CovarianceDecomposition, FourierOperator
-from .potentials import FieldPotential
+from ..core.validation import boolean, function, integer, real_array, real_number, shown
+from .covariance import CovarianceDecomposition, FourierOperator, decomposition_of
+from .potentials import FieldPotential, field_potential
 from .renormalize import (KERNEL_RESOLUTION, MonteCarloEstimate, _grid_potential, covariance_matrix, gaussian_fluctuations,
                           gaussian_convolution)
 
@@ -56,6 +57,11 @@ class FieldSpaceFlow:
     """
 
     def __init__(self, V0: FieldPotential, decomposition: CovarianceDecomposition, grid: Grid, rel_floor: float = 1e-6):
+        field_potential(V0)
+        decomposition_of(decomposition)
+        if not isinstance(grid, Grid):
+            raise TypeError(f"grid must be a field-space Grid (field_grid or periodic_field_grid), got {shown(grid)}")
+        rel_floor = real_number(rel_floor, "rel_floor", positive=True, maximum=1.0)
         N = decomposition.lattice.size
         if N != grid.dim:
             raise ValueError(f"the lattice has {N} sites but the field grid has dimension {grid.dim}")
@@ -269,8 +275,10 @@ def semigroup_mc(V0: FieldPotential, covariance: Any, F: Callable[[Any], Any], p
     ``φ = 0`` this is ``E_{ν_0}[F]``.  ``F`` maps fields ``(M, *sites)`` to ``(M,)``.  The error is the
     delta-method standard error of the ratio estimator, ``std(w(F − P))/(√M mean(w))``.
     """
+    field_potential(V0)
+    function(F, "F", hint="F maps fields (M, *sites) to (M,)")
     xp, ndim, site_shape, zeta = gaussian_fluctuations(covariance, samples, seed)
-    phi = xp.asarray(phi, dtype=float)
+    phi = real_array(phi, "phi", xp=xp)
     batch = phi.shape[: phi.ndim - len(site_shape)]
     values, errors = [], []
     for f in phi.reshape((-1,) + site_shape):
@@ -293,13 +301,13 @@ def measure_mc(V0: FieldPotential, decomposition: CovarianceDecomposition, t: fl
     ``w = e^{−V_0(ζ + ξ)}`` (note ``ζ + ξ ~ N(0, C_∞)``).  ``F`` maps fields ``(M, *lattice.shape)`` to
     ``(M,)``.  The error is the delta-method standard error of the ratio estimator.
     """
-    t = float(t)
-    if not (math.isfinite(t) and t >= 0):
-        raise ValueError(f"measure_mc needs a finite t ≥ 0, got {t!r}")
+    field_potential(V0)
+    decomposition_of(decomposition)
+    t = real_number(t, "t", nonnegative=True, hint="the flow time")
+    function(F, "F", hint="F maps fields (M, *lattice.shape) to (M,)")
     lat = decomposition.lattice
     xp = lat.xp
-    if not (isinstance(samples, (int, np.integer)) and samples >= 2):
-        raise ValueError(f"samples must be an integer ≥ 2, got {samples!r}")
+    samples = integer(samples, "samples", minimum=2, hint="the Monte Carlo sample size")
     seeds = (seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)).spawn(2)
     zeta = decomposition.covariance(math.inf, t).sample(samples, seeds[0])
     fields = zeta + decomposition.sample(t, samples, seeds[1]) if t > 0 else zeta
@@ -335,12 +343,15 @@ def measure_density(V0: FieldPotential, decomposition: CovarianceDecomposition, 
     max_nodes : int
         Largest ψ-grid allowed (``ValueError`` when a small ``t`` would need more).
     """
+    field_potential(V0)
+    decomposition_of(decomposition)
     if decomposition.lattice.size != 1:
         raise ValueError(f"measure_density is for one site; the lattice has {decomposition.lattice.size} "
                          "(use FieldSpaceFlow.density for 2–3 sites or measure_mc for a lattice)")
-    t = float(t)
-    if not (math.isfinite(t) and t >= 0):
-        raise ValueError(f"measure_density needs a finite t ≥ 0, got {t!r}")
+    t = real_number(t, "t", nonnegative=True, hint="the flow time")
+    rescaled = boolean(rescaled, "rescaled")
+    max_nodes = integer(max_nodes, "max_nodes", minimum=2)
+    phi = real_array(to_numpy(phi), "phi", hint="the points at which to evaluate the density")
     c_inf = float(decomposition.symbol(math.inf).ravel()[0])
     c_t = float(decomposition.symbol(t).ravel()[0]) if t > 0 else 0.0
     gamma = float(decomposition.covariance(math.inf, t).full_symbol.ravel()[0]) if t > 0 else c_inf
@@ -388,7 +399,9 @@ def gaussian_measure_covariance(V0: FieldPotential, decomposition: CovarianceDec
 
     ``ν_t`` is then the centred Gaussian with this covariance (the exact back-end for ``E_{ν_t}``).
     """
-    Q = V0.quadratic_form()
+    Q = field_potential(V0).quadratic_form()
+    decomposition_of(decomposition)
+    t = real_number(t, "t", nonnegative=True, hint="the flow time")
     if Q is None:
         raise ValueError(f"the exact renormalised measure needs a quadratic V0, got {V0!r}")
     N = decomposition.lattice.size

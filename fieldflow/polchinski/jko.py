@@ -50,8 +50,9 @@ from ..core.evolve import evolve
 from ..core.jko import density_quantiles, jko_step
 from ..core.problem import StepMap
 from ..core.trajectory import Trajectory
-from .covariance import CovarianceDecomposition, FourierOperator, _negated_index
-from .potentials import FieldPotential
+from ..core.validation import integer, one_of, real_number
+from .covariance import CovarianceDecomposition, FourierOperator, _negated_index, decomposition_of
+from .potentials import FieldPotential, field_potential
 
 __all__ = ["jko_step", "QuantileJKO", "GaussianJKO", "measure_flow_jko", "measure_quantiles", "density_quantiles"]
 
@@ -62,10 +63,10 @@ def measure_quantiles(V0: FieldPotential, decomposition: CovarianceDecomposition
     From the piecewise-linear CDF of the density on ``2^16`` cells of a box that holds all but
     ``e^{−50}`` of it (found by doubling ``8 C_∞^{1/2}``); the quantile error is ``O(h²)``.
     """
-    if decomposition.lattice.size != 1:
+    field_potential(V0)
+    if decomposition_of(decomposition).lattice.size != 1:
         raise ValueError(f"quantiles describe one site; the lattice has {decomposition.lattice.size}")
-    if not (isinstance(count, (int, np.integer)) and count >= 3):
-        raise ValueError(f"count must be an integer ≥ 3, got {count!r}")
+    count = integer(count, "count", minimum=3, hint="the number of quantiles")
     c_inf = float(decomposition.symbol(math.inf).ravel()[0])
 
     def log_density(x: np.ndarray) -> np.ndarray:
@@ -126,8 +127,7 @@ class QuantileJKO(StepMap):
     monotone: str | None = None
 
     def __init__(self, decomposition: CovarianceDecomposition):
-        if not isinstance(decomposition, CovarianceDecomposition):
-            raise TypeError(f"decomposition must be a CovarianceDecomposition, got {type(decomposition).__name__}")
+        decomposition_of(decomposition)
         if decomposition.lattice.size != 1:
             raise ValueError(f"quantile JKO is for one site; the lattice has {decomposition.lattice.size} "
                              "(use GaussianJKO for Gaussian measures on a lattice)")
@@ -183,8 +183,7 @@ class GaussianJKO(StepMap):
     monotone: str | None = None
 
     def __init__(self, decomposition: CovarianceDecomposition):
-        if not isinstance(decomposition, CovarianceDecomposition):
-            raise TypeError(f"decomposition must be a CovarianceDecomposition, got {type(decomposition).__name__}")
+        decomposition_of(decomposition)
         self.decomposition = decomposition
 
     def step(self, state: np.ndarray, t: float, dt: float) -> np.ndarray:
@@ -242,11 +241,13 @@ def gaussian_initial_symbol(V0: FieldPotential, decomposition: CovarianceDecompo
 
 def _check_step_counts(t_end: float, tau: float, save_every: float | None) -> None:
     """``t_end`` and ``save_every`` must be whole numbers of JKO steps (``evolve`` would shorten ``tau``)."""
+    t_end = real_number(t_end, "t_end", positive=True, hint="the final flow time")
+    tau = real_number(tau, "tau", positive=True, hint="the JKO step")
     steps = t_end / tau
-    if not (tau > 0 and math.isfinite(t_end) and t_end > 0 and abs(steps - round(steps)) < 1e-9 and round(steps) >= 1):
+    if not (abs(steps - round(steps)) < 1e-9 * max(1.0, steps) and round(steps) >= 1):
         raise ValueError(f"t_end/tau = {t_end:g}/{tau:g} = {steps:.6g} must be a positive integer")
     if save_every is not None:
-        every = save_every / tau
+        every = real_number(save_every, "save_every", positive=True) / tau
         if abs(every - round(every)) > 1e-9 or round(every) < 1:
             raise ValueError(f"save_every = {save_every!r} must be a positive multiple of tau = {tau:g}")
 
@@ -277,8 +278,10 @@ def measure_flow_jko(V0: FieldPotential, decomposition: CovarianceDecomposition,
         States: quantiles ``X_i`` at ``m_i = (i − ½)/N`` or the covariance symbols ``s(k)``; the
         diagnostics of the problem class.
     """
-    if not isinstance(V0, FieldPotential):
-        raise TypeError(f"V0 must be a FieldPotential (phi4, sine_gordon, QuadraticPotential), got {type(V0).__name__}")
+    field_potential(V0)
+    decomposition_of(decomposition)
+    _check_step_counts(t_end, tau, save_every)
+    method = one_of(method, "method", ("auto", "quantile", "gaussian"))
     if method == "auto":
         Q = V0.quadratic_form()
         gaussian = Q is not None and (isinstance(Q, FourierOperator) or np.ndim(Q) == 0)
@@ -291,5 +294,4 @@ def measure_flow_jko(V0: FieldPotential, decomposition: CovarianceDecomposition,
         state0 = measure_quantiles(V0, decomposition, quantiles)
     else:
         raise ValueError(f"unknown method {method!r}; choose 'auto', 'quantile' or 'gaussian'")
-    _check_step_counts(float(t_end), float(tau), save_every)
     return evolve(problem, state0, float(t_end), dt=float(tau), save_every=save_every)

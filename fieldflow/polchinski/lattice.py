@@ -16,7 +16,6 @@ diagonal in the discrete Fourier basis ``e^{ik·x}``, ``k ∈ (2π/L) ℤ^d`` mo
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..core.backend import get_backend, get_namespace
+from ..core.validation import integer, one_of, real_number
 
 __all__ = ["Lattice"]
 
@@ -50,18 +50,16 @@ class Lattice:
     backend: str = ""
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.L) and self.L > 0 and math.isfinite(self.eps) and self.eps > 0):
-            raise ValueError(f"L and eps must be positive and finite, got L={self.L!r}, eps={self.eps!r}")
-        if self.dim not in (1, 2, 3):
-            raise ValueError(f"dim must be 1, 2 or 3, got {self.dim!r}")
+        object.__setattr__(self, "L", real_number(self.L, "L", positive=True, hint="the side length of the torus"))
+        object.__setattr__(self, "eps", real_number(self.eps, "eps", positive=True, hint="the lattice spacing"))
+        object.__setattr__(self, "dim", one_of(integer(self.dim, "dim"), "dim", (1, 2, 3)))
         ratio = self.L / self.eps
         if abs(ratio - round(ratio)) > 1e-9 * max(1.0, ratio) or round(ratio) < 1:
             raise ValueError(
                 f"L/eps = {ratio:.12g} is not a positive integer: the torus (εZ^d)/(LZ^d) needs L to be a "
                 f"multiple of eps; use e.g. L = {max(1, round(ratio)) * self.eps:g}"
             )
-        if not self.backend:
-            object.__setattr__(self, "backend", get_backend())
+        object.__setattr__(self, "backend", one_of(self.backend, "backend", ("", "numpy", "cupy")) or get_backend())
 
     @property
     def xp(self) -> ModuleType:

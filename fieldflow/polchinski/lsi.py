@@ -30,6 +30,7 @@ import numpy as np
 
 from ..core.backend import to_numpy
 from ..core.grids import Grid
+from ..core.validation import integer, real_array, real_number, shown
 from .flow import FieldSpaceFlow, _hessian
 
 __all__ = ["flow_lsi_bound", "spectral_gap", "lsi_constant", "single_site_hamiltonian"]
@@ -56,6 +57,10 @@ def flow_lsi_bound(flow: FieldSpaceFlow, t_max: float | None = None, points: int
         ``t``, ``rate`` (``λ̇_t``), ``lam`` (``λ_t``), ``kappa`` (``inf λ_min Hess V_t``), ``gamma``
         (the LSI constant), ``tail_fraction`` (share of ``1/γ`` from the tail).
     """
+    if not isinstance(flow, FieldSpaceFlow):
+        raise TypeError(f"flow must be a FieldSpaceFlow, got {shown(flow)}")
+    t_max = None if t_max is None else real_number(t_max, "t_max", positive=True)
+    points = integer(points, "points", minimum=2)
     dec, grid = flow.decomposition, flow.grid
     A_min = float(dec.A.min())
     if t_max is None and A_min <= 0:
@@ -98,16 +103,17 @@ def flow_lsi_bound(flow: FieldSpaceFlow, t_max: float | None = None, points: int
 
 def single_site_hamiltonian(V0: Any, variance: float, grid: Grid) -> Any:
     """``H(φ) = V_0(φ) + φ²/(2 C_∞)`` on a 1D grid: ``ν_0 ∝ e^{−H}`` for one site with ``C_∞ = variance``."""
-    if grid.dim != 1:
-        raise ValueError("single_site_hamiltonian needs a 1D grid")
+    variance = real_number(variance, "variance", positive=True, hint="C_∞ of the site")
+    if not isinstance(grid, Grid) or grid.dim != 1:
+        raise ValueError(f"single_site_hamiltonian needs a 1D grid, got {grid!r}")
     x = grid.points
     return V0(x, ndim=1) + 0.5 * x[..., 0] ** 2 / variance
 
 
 def _dirichlet(grid: Grid, H: Any) -> tuple[np.ndarray, np.ndarray, float]:
-    if grid.dim != 1 or grid.periodic:
+    if not isinstance(grid, Grid) or grid.dim != 1 or grid.periodic:
         raise ValueError("the Sturm–Liouville problem is solved on a 1D box grid (Grid.box(n, extent))")
-    H = to_numpy(H).astype(float)
+    H = real_array(to_numpy(H), "H", shape=grid.shape, hint="H on the grid points (single_site_hamiltonian)")
     H = H - H.min()
     h = grid.spacing[0]
     mass = np.exp(-H) * h
@@ -125,6 +131,7 @@ def spectral_gap(grid: Grid, H: Any, count: int = 1) -> tuple[float, np.ndarray]
     """
     from scipy.linalg import eigh_tridiagonal
 
+    count = integer(count, "count", minimum=1)
     m, a, _ = _dirichlet(grid, H)
     diag = (np.concatenate([a, [0.0]]) + np.concatenate([[0.0], a])) / m
     off = -a / np.sqrt(m[1:] * m[:-1])
@@ -145,6 +152,8 @@ def lsi_constant(grid: Grid, H: Any, amplitudes: tuple[float, ...] = (1.0, 4.0),
     """
     from scipy.optimize import minimize
 
+    amplitudes = tuple(real_array(amplitudes, "amplitudes", ndim=1, positive=True))
+    maxiter = integer(maxiter, "maxiter", minimum=1)
     m, a, h = _dirichlet(grid, H)
     gap, g = spectral_gap(grid, H)
     x = to_numpy(grid.axes[0])

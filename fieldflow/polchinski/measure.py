@@ -40,9 +40,10 @@ from .. import fokker_planck
 from ..core.backend import to_numpy
 from ..core.finite_volume import wall_ratio
 from ..core.grids import Grid
-from .covariance import CovarianceDecomposition, _negated_index
+from ..core.validation import boolean, real_number
+from .covariance import CovarianceDecomposition, _negated_index, decomposition_of
 from .lattice import Lattice
-from .potentials import FieldPotential
+from .potentials import FieldPotential, field_potential
 
 __all__ = ["fourier_basis", "MeasureFlow", "measure_flow"]
 
@@ -120,11 +121,10 @@ class MeasureFlow(fokker_planck.TimeDependentFokkerPlanck):
 
     def __init__(self, V0: FieldPotential, decomposition: CovarianceDecomposition, grid: Grid,
                  rescaled: bool = False, resolution: float = RESOLUTION):
-        if not isinstance(V0, FieldPotential):
-            raise TypeError(f"V0 must be a FieldPotential (phi4, sine_gordon, QuadraticPotential), got {type(V0).__name__}")
-        if not isinstance(decomposition, CovarianceDecomposition):
-            raise TypeError(f"decomposition must be a CovarianceDecomposition (PauliVillars, HeatKernel, ...), "
-                            f"got {type(decomposition).__name__}")
+        field_potential(V0)
+        decomposition_of(decomposition)
+        rescaled = boolean(rescaled, "rescaled")
+        resolution = real_number(resolution, "resolution", positive=True)
         N = decomposition.lattice.size
         if N not in (1, 2, 3):
             raise ValueError(f"the measure flow on a field grid needs 1, 2 or 3 sites, the lattice has {N}; "
@@ -132,8 +132,6 @@ class MeasureFlow(fokker_planck.TimeDependentFokkerPlanck):
         if not isinstance(grid, Grid) or grid.periodic or grid.dim != N:
             raise ValueError(f"the measure flow needs a box field grid of dimension {N} (field_grid({N}, n, extent)), "
                              f"got {grid!r}: ν_t is not periodic even when V_0 is")
-        if not (math.isfinite(resolution) and resolution > 0):
-            raise ValueError(f"resolution must be positive, got {resolution!r}")
         self.V0, self.decomposition, self.rescaled, self.resolution = V0, decomposition, bool(rescaled), float(resolution)
         self.basis, self.modes = fourier_basis(decomposition.lattice)
         self.c_inf = decomposition.symbol(math.inf).ravel()[self.modes]
@@ -154,9 +152,7 @@ class MeasureFlow(fokker_planck.TimeDependentFokkerPlanck):
     # ------------------------------------------------------------------ coefficients
     def coefficients(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """``(ċ_a, g_a)``: the eigenvalues of ``Ċ_t`` and ``Γ_t = C_∞ − C_t`` along the grid axes."""
-        t = float(t)
-        if not (math.isfinite(t) and t >= 0):
-            raise ValueError(f"t must be finite and non-negative, got {t!r}")
+        t = real_number(t, "t", nonnegative=True, hint="the flow time")
         c = self.decomposition.derivative_symbol(t).ravel()[self.modes]
         g = (self.c_inf - self.decomposition.symbol(t).ravel()[self.modes]) if t > 0 else self.c_inf.copy()
         if np.any(g <= 1e-10 * self.c_inf):

@@ -15,10 +15,18 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..core.backend import namespace_of
+from ..core.backend import namespace_of, to_numpy
+from ..core.validation import function, real_array, real_number, shown
 from .covariance import FourierOperator
 
 __all__ = ["FieldPotential", "SitePotential", "QuadraticPotential", "phi4", "sine_gordon"]
+
+
+def field_potential(V0: Any, name: str = "V0") -> "FieldPotential":
+    """``V0`` checked to be a :class:`FieldPotential` (``TypeError`` naming the constructors otherwise)."""
+    if not isinstance(V0, FieldPotential):
+        raise TypeError(f"{name} must be a FieldPotential (phi4, sine_gordon, QuadraticPotential), got {shown(V0)}")
+    return V0
 
 
 class FieldPotential:
@@ -52,8 +60,13 @@ class SitePotential(FieldPotential):
     def __init__(self, site: Callable[[Any], Any], site_derivative: Callable[[Any], Any],
                  site_second_derivative: Callable[[Any], Any], name: str = "V0", period: float | None = None,
                  quadratic: float | None = None):
+        for f, what in ((site, "site"), (site_derivative, "site_derivative"),
+                        (site_second_derivative, "site_second_derivative")):
+            function(f, what, hint="a function acting elementwise on arrays of field values")
         self.site, self.site_derivative, self.site_second_derivative = site, site_derivative, site_second_derivative
-        self.name, self.period, self._q = name, period, quadratic
+        self.name = str(name)
+        self.period = None if period is None else real_number(period, "period", positive=True)
+        self._q = None if quadratic is None else real_number(quadratic, "quadratic", hint="q when v(s) = q s²/2")
 
     def __call__(self, phi: Any, ndim: int = 1) -> Any:
         xp = namespace_of(phi)
@@ -76,9 +89,8 @@ def phi4(g: float, nu: float) -> SitePotential:
 
     ``ν < 0`` gives a double well with minima at ``±√(−ν/g)``.
     """
-    g, nu = float(g), float(nu)
-    if not (np.isfinite(g) and g >= 0 and np.isfinite(nu)):
-        raise ValueError(f"phi4 needs a finite coupling g ≥ 0 and a finite ν, got g={g!r}, nu={nu!r}")
+    g = real_number(g, "g", nonnegative=True, hint="the quartic coupling of (g/4) s⁴")
+    nu = real_number(nu, "nu", hint="the quadratic coefficient of (ν/2) s² (ν < 0: a double well)")
     return SitePotential(lambda s: 0.25 * g * s**4 + 0.5 * nu * s**2,
                          lambda s: g * s**3 + nu * s,
                          lambda s: 3 * g * s**2 + nu,
@@ -87,9 +99,8 @@ def phi4(g: float, nu: float) -> SitePotential:
 
 def sine_gordon(z: float, beta: float) -> SitePotential:
     """The sine-Gordon potential ``v(s) = z cos(β s)``, periodic with period ``2π/β``."""
-    z, beta = float(z), float(beta)
-    if not (np.isfinite(z) and np.isfinite(beta) and beta > 0):
-        raise ValueError(f"sine_gordon needs a finite z and β > 0, got z={z!r}, beta={beta!r}")
+    z = real_number(z, "z", hint="the amplitude of z cos(β s)")
+    beta = real_number(beta, "beta", positive=True, hint="the frequency of z cos(β s)")
 
     def site(s):
         return z * namespace_of(s).cos(beta * s)
@@ -115,10 +126,12 @@ class QuadraticPotential(FieldPotential):
     """
 
     def __init__(self, Q: Any):
-        if isinstance(Q, FourierOperator) or np.ndim(Q) == 0:
-            self.Q = Q if isinstance(Q, FourierOperator) else float(Q)
+        if isinstance(Q, FourierOperator):
+            self.Q = Q
+        elif np.ndim(Q) == 0 and not isinstance(Q, str):
+            self.Q = real_number(Q, "Q", hint="an on-site q, a symmetric matrix or a FourierOperator")
         else:
-            Q = np.asarray(Q, dtype=float)
+            Q = real_array(to_numpy(Q), "Q", hint="a scalar, a symmetric square matrix or a FourierOperator")
             if Q.ndim != 2 or Q.shape[0] != Q.shape[1] or not np.allclose(Q, Q.T):
                 raise ValueError(f"Q must be a scalar, a symmetric square matrix or a FourierOperator, got shape {Q.shape}")
             self.Q = Q

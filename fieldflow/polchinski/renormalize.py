@@ -33,8 +33,9 @@ import numpy as np
 from ..core.backend import to_numpy
 from ..core.convolve import FourierMultiplier, LinearConvolution
 from ..core.grids import Grid
+from ..core.validation import integer, one_of, real_array, real_number
 from .covariance import FourierOperator, LatticeCovariance
-from .potentials import FieldPotential
+from .potentials import FieldPotential, field_potential
 
 __all__ = [
     "MonteCarloEstimate",
@@ -71,7 +72,7 @@ def covariance_matrix(covariance: Any, name: str = "covariance") -> np.ndarray:
     if isinstance(covariance, FourierOperator):
         C = covariance.matrix()
     else:
-        C = np.asarray(to_numpy(covariance), dtype=float)
+        C = real_array(to_numpy(covariance), name, finite=False, hint="a scalar variance or a square matrix")
         if C.ndim == 0:
             C = C.reshape(1, 1)
     if C.ndim != 2 or C.shape[0] != C.shape[1]:
@@ -87,20 +88,22 @@ def covariance_matrix(covariance: Any, name: str = "covariance") -> np.ndarray:
     return 0.5 * (C + C.T)
 
 
+def _sites(sites: Any) -> int:
+    return one_of(integer(sites, "sites"), "sites", (1, 2, 3),
+                  hint="field-space grids exist for 1, 2 or 3 sites; use Monte Carlo for more")
+
+
 def field_grid(sites: int, n: int, extent: float, backend: str | None = None) -> Grid:
     """A box ``[−extent, extent]^sites`` with ``n`` cells per axis: the field space of 1–3 sites."""
-    if sites not in (1, 2, 3):
-        raise ValueError(f"field-space grids exist for 1, 2 or 3 sites, got {sites}; use Monte Carlo for more")
+    sites = _sites(sites)
     return Grid.box(n, extent, dim=sites, backend=backend)
 
 
 def periodic_field_grid(sites: int, n: int, period: float, backend: str | None = None) -> Grid:
     """A periodic grid ``[−P/2, P/2)^sites`` (``n`` nodes per axis) for a ``V_0`` of period ``P``."""
-    if sites not in (1, 2, 3):
-        raise ValueError(f"field-space grids exist for 1, 2 or 3 sites, got {sites}; use Monte Carlo for more")
-    if not (math.isfinite(period) and period > 0):
-        raise ValueError(f"period must be positive, got {period!r}")
-    return Grid("torus", (int(n),) * sites, (-period / 2,) * sites, (period / 2,) * sites,
+    sites = _sites(sites)
+    period = real_number(period, "period", positive=True, hint="the period P of V_0")
+    return Grid("torus", (n,) * sites, (-period / 2,) * sites, (period / 2,) * sites,
                 backend or Grid.box(2, 1.0).backend)
 
 
@@ -292,8 +295,7 @@ def gaussian_fluctuations(covariance: Any, samples: int, seed: Any) -> tuple[Any
     Returns the array namespace, the number of site axes, the site shape and ``ζ`` of shape
     ``(samples, *site_shape)``.
     """
-    if not (isinstance(samples, (int, np.integer)) and samples >= 2):
-        raise ValueError(f"samples must be an integer ≥ 2, got {samples!r}")
+    samples = integer(samples, "samples", minimum=2, hint="the Monte Carlo sample size")
     if isinstance(covariance, LatticeCovariance):
         lat = covariance.lattice
         return lat.xp, lat.dim, lat.shape, covariance.sample(samples, seed)
@@ -304,7 +306,7 @@ def gaussian_fluctuations(covariance: Any, samples: int, seed: Any) -> tuple[Any
 
 def _mc_potential(V0: FieldPotential, covariance: Any, phi: Any, samples: int, seed: Any) -> MonteCarloEstimate:
     xp, ndim, site_shape, zeta = gaussian_fluctuations(covariance, samples, seed)
-    phi = xp.asarray(phi, dtype=float)
+    phi = real_array(phi, "phi", xp=xp, hint="fields of shape (..., *sites)")
     if tuple(phi.shape[phi.ndim - len(site_shape):]) != site_shape:
         raise ValueError(f"fields must end in the site shape {site_shape}, got shape {tuple(phi.shape)}")
     batch = phi.shape[: phi.ndim - len(site_shape)]
@@ -353,8 +355,10 @@ def renormalized_potential(V0: FieldPotential, covariance: Any, phi: Any, method
         the boundary) could exceed ``1e-10`` are NaN: they sit near the edge of the box.
         Monte Carlo returns ``MonteCarloEstimate(value, error, samples)``.
     """
-    if not isinstance(V0, FieldPotential):
-        raise ValueError(f"V0 must be a FieldPotential (phi4, sine_gordon, QuadraticPotential), got {type(V0).__name__}")
+    field_potential(V0)
+    method = one_of(method, "method", ("auto", "exact", "grid", "mc"))
+    rel_floor = real_number(rel_floor, "rel_floor", positive=True, maximum=1.0)
+    max_curvature = real_number(max_curvature, "max_curvature", positive=True)
     if method == "auto":
         if V0.quadratic_form() is not None:
             method = "exact"
