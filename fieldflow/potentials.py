@@ -20,9 +20,10 @@ import numpy as np
 
 from .core.backend import namespace_of, to_numpy
 from .core.grids import Grid
-from .core.validation import as_covariance, function, integer, real_array, real_number
+from .core.validation import as_covariance, function, integer, real_array, real_number, shown
 
-__all__ = ["Potential", "Quadratic", "GaussianMixture", "Banana", "DoubleWell", "FromFunctions", "potential_on_grid"]
+__all__ = ["Potential", "Quadratic", "GaussianMixture", "Banana", "DoubleWell", "FromFunctions", "potential_on_grid",
+           "check_potential"]
 
 
 def potential_on_grid(grid: Grid, V: "Potential | Callable[[Any], Any] | Any", name: str = "V") -> Any:
@@ -66,6 +67,17 @@ def potential_on_grid(grid: Grid, V: "Potential | Callable[[Any], Any] | Any", n
             f"{np.round(where[0], 6).tolist()}); V must be finite at every grid point: shrink the box or fix V there"
         )
     return values
+
+
+def check_potential(V: Any, name: str = "V") -> "Potential":
+    """``V`` checked to be a :class:`Potential` (what particle methods need: values and gradients).
+
+    ``TypeError`` otherwise, naming the potentials there are and :class:`FromFunctions` for a user's own.
+    """
+    if not isinstance(V, Potential):
+        raise TypeError(f"{name} must be a fieldflow Potential (Quadratic, GaussianMixture, Banana, DoubleWell, or "
+                        f"FromFunctions(value, gradient) for your own), got {shown(V)}")
+    return V
 
 
 def _dimension(dim: Any) -> int | None:

@@ -107,7 +107,7 @@ def test_bad_potential_values_are_refused_with_where_and_how_many():
     with pytest.warns(RuntimeWarning):
         with pytest.raises(ValueError, match=r"not finite on 1 of 8 grid points \(e.g. at x = \[-3.5\]\)"):
             potential_on_grid(grid, logV)
-    with pytest.raises(ValueError, match=r"array of shape \(7,\) does not match the grid shape \(8,\)"):
+    with pytest.raises(ValueError, match=r"V must have shape \(8,\), got shape \(7,\)"):
         potential_on_grid(grid, np.zeros(7))
 
 

@@ -60,7 +60,7 @@ def test_mass_positivity_and_bad_input():
     pde = TimeDependentFokkerPlanck(grid, V, D)
     traj = ff.evolve(pde, ff.densities.gaussian(grid, 0.5, 0.3), 2.0, method="euler", dt=0.05, adaptive=False)
     assert abs(traj["mass"][-1] - 1) < 1e-12 and traj.states[-1].min() >= 0
-    with pytest.raises(ValueError, match="D\\(t\\) must be positive"):
+    with pytest.raises(ValueError, match="D\\(t\\) must be a positive"):
         ff.evolve(TimeDependentFokkerPlanck(grid, V, lambda t: 1.0 - t), ff.densities.gaussian(grid, 0.0, 1.0), 2.0,
                   method="euler", dt=0.1, adaptive=False)
     with pytest.raises(ValueError, match="callable"):

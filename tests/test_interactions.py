@@ -71,5 +71,5 @@ def test_bad_grids():
         W.convolve(np.ones(10), Grid.torus(10))
     with pytest.raises(ValueError, match="does not match"):
         W.convolve(np.ones(20), Grid.torus(16))
-    with pytest.raises(ValueError, match="m must be finite"):
+    with pytest.raises(ValueError, match="m must be a finite number"):
         kuramoto_daido(float("inf"))

@@ -127,9 +127,11 @@ def test_make_stepper_knows_etdrk4():
 
 def test_bad_input():
     grid = Grid.torus(64)
-    for K in (0.0, -1.0, float("nan"), float("inf"), True):
+    for K in (0.0, -1.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="coupling K"):
             McKeanVlasov(grid, kuramoto(), K)
+    with pytest.raises(TypeError, match="coupling K"):
+        McKeanVlasov(grid, kuramoto(), True)
     with pytest.raises(ValueError, match="Grid.torus"):
         McKeanVlasov(Grid.box(64, 3.0), kuramoto(), 1.0)
     with pytest.raises(ValueError, match="Grid.torus"):

@@ -54,7 +54,7 @@ def test_bad_input():
     theta = np.zeros(10)
     with pytest.raises(ValueError, match="coupling K"):
         Oscillators(kuramoto(), 0.0)
-    with pytest.raises(ValueError, match="dt must be positive"):
+    with pytest.raises(ValueError, match="dt must be a positive"):
         ff.evolve(Oscillators(kuramoto(), 1.0), theta, 1.0, dt=-0.1)
     with pytest.raises(ValueError, match="1D array"):
         ff.evolve(Oscillators(kuramoto(), 1.0), np.zeros((3, 2)), 1.0, dt=0.1)

@@ -109,7 +109,7 @@ def test_bad_quantiles_are_refused(state, message):
 def test_bad_parameters_are_refused():
     with pytest.raises(ValueError, match="one-dimensional"):
         QuantileJKO(ff.potentials.Quadratic(1.0, dim=2))
-    with pytest.raises(ValueError, match="D must be positive"):
+    with pytest.raises(ValueError, match="D must be a positive"):
         QuantileJKO(Q1, D=0.0)
     with pytest.raises(ValueError, match="pass a fixed dt"):
         ff.evolve(QuantileJKO(Q1), np.linspace(0.0, 1.0, 5), 1.0)

@@ -28,7 +28,8 @@ import numpy as np
 
 from ..core.jko import jko_step
 from ..core.problem import StepMap
-from ..potentials import Potential
+from ..core.validation import real_number
+from ..potentials import Potential, check_potential
 
 __all__ = ["QuantileJKO"]
 
@@ -53,13 +54,11 @@ class QuantileJKO(StepMap):
     monotone = "free_energy"
 
     def __init__(self, V: Potential, D: float = 1.0, tol: float = 1e-12):
-        if V.dim not in (None, 1):
+        if check_potential(V).dim not in (None, 1):
             raise ValueError(f"QuantileJKO is one-dimensional; V is defined in {V.dim}D")
-        if not (D > 0 and np.isfinite(D)):
-            raise ValueError(f"D must be positive and finite, got {D!r}")
-        if not tol > 0:
-            raise ValueError(f"tol must be positive, got {tol!r}")
-        self.V, self.D, self.tol = V, float(D), float(tol)
+        self.V = V
+        self.D = real_number(D, "D", positive=True, hint="the diffusion coefficient")
+        self.tol = real_number(tol, "tol", positive=True, hint="the Newton tolerance of each JKO step")
 
     def potential(self, x: np.ndarray, nu: int) -> np.ndarray:
         """``∂_x^ν V(x)/D`` for ``ν = 0, 1, 2`` (the second by central differences of the gradient)."""

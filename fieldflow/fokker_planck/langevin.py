@@ -21,10 +21,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._compat import warn_moved
-from ..core.backend import get_namespace, namespace_of
+from ..core.backend import get_namespace, namespace_of, to_numpy
 from ..core.evolve import evolve
 from ..core.problem import Particles, ParticleSystem
-from ..potentials import Potential
+from ..core.validation import as_covariance, integer, real_array, real_number
+from ..potentials import Potential, check_potential
 
 __all__ = ["Langevin", "simulate", "sample_gaussian"]
 
@@ -32,12 +33,15 @@ __all__ = ["Langevin", "simulate", "sample_gaussian"]
 def sample_gaussian(n: int, mean: Sequence[float] | float = 0.0, cov: Any = 1.0, dim: int = 1, seed: int | None = 0,
                     backend: str | None = None) -> Any:
     """``n`` samples of ``N(mean, cov)`` as an ``(n, dim)`` array."""
-    from ..core.validation import as_covariance
-
+    n = integer(n, "n", minimum=1, hint="the number of samples")
+    dim = integer(dim, "dim", minimum=1)
+    mean = real_array(to_numpy(mean), "mean", ndim=(0, 1), hint=f"a number or a length-{dim} vector")
+    if mean.size not in (1, dim):
+        raise ValueError(f"mean has {mean.size} entries but dim={dim}; pass a number or a length-{dim} vector")
     xp = get_namespace(backend)
     chol = np.linalg.cholesky(as_covariance(cov, dim))
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, dim)) @ chol.T + np.broadcast_to(np.asarray(mean, dtype=float), (dim,))
+    x = rng.standard_normal((n, dim)) @ chol.T + np.broadcast_to(mean, (dim,))
     return xp.asarray(x)
 
 
@@ -58,9 +62,8 @@ class Langevin(ParticleSystem):
     default_method = "euler-maruyama"
 
     def __init__(self, V: Potential, D: float = 1.0):
-        if not (D > 0 and np.isfinite(D)):
-            raise ValueError(f"D must be positive and finite, got {D!r}")
-        self.V, self.D = V, float(D)
+        self.V = check_potential(V)
+        self.D = real_number(D, "D", positive=True, hint="the diffusion coefficient of √(2D) dB")
         self.diffusion = self.D
 
     def drift(self, state: Particles, t: float) -> Any:

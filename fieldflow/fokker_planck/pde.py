@@ -42,6 +42,7 @@ from ..core.finite_volume import divergence, face_operator, two_point_fluxes
 from ..core.grids import Grid
 from ..potentials import Potential, potential_on_grid
 from ..core.problem import PDE
+from ..core.validation import real_array, real_number, shown
 
 __all__ = ["FokkerPlanck", "bernoulli"]
 
@@ -87,17 +88,18 @@ class FokkerPlanck(PDE):
 
     def __init__(self, grid: Grid, V: Potential | Callable[[Any], Any] | Any, D: float = 1.0,
                  mobility: Any = None):
+        if not isinstance(grid, Grid):
+            raise TypeError(f"grid must be a fieldflow Grid (Grid.box(n, extent)), got {shown(grid)}")
         if grid.periodic:
             raise ValueError("FokkerPlanck is a no-flux box solver; build the grid with Grid.box(...)")
-        if not (np.isfinite(D) and D > 0):
-            raise ValueError(f"the diffusion coefficient D must be positive and finite, got {D!r}")
+        D = real_number(D, "the diffusion coefficient D", positive=True, hint="ρ∞ ∝ e^{−V/D}; e.g. D=1.0")
         self.grid, self.potential = grid, V
         self._set_coefficients(potential_on_grid(grid, V), D, mobility)
 
     def _check_mobility(self, mobility: Any) -> tuple[float, ...] | None:
         if mobility is None:
             return None
-        m = np.asarray(mobility, dtype=float).ravel()
+        m = real_array(mobility, "the mobility", finite=False).ravel()
         if m.size != self.grid.dim or not np.all(np.isfinite(m) & (m > 0)):
             raise ValueError(f"the mobility must be {self.grid.dim} positive finite per-axis factors, got {mobility!r}")
         return tuple(float(v) for v in m)

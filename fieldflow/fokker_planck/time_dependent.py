@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core.grids import Grid
+from ..core.validation import function, integer, real_number
 from ..potentials import potential_on_grid
 from .pde import FokkerPlanck
 
@@ -57,6 +58,11 @@ class TimeDependentFokkerPlanck(FokkerPlanck):
                  cache: int = 8, mobility_of_t: Callable[[float], Any] | None = None):
         if not callable(V_of_t):
             raise ValueError("V_of_t must be a callable t -> potential (for a fixed V use FokkerPlanck)")
+        if not callable(D_of_t):
+            D_of_t = real_number(D_of_t, "D_of_t", positive=True, hint="a positive number or a callable t -> D(t)")
+        if mobility_of_t is not None:
+            function(mobility_of_t, "mobility_of_t", hint="a callable t -> per-axis mobility, or None")
+        cache = integer(cache, "cache", minimum=1)
         self.V_of_t = V_of_t
         self.D_of_t = D_of_t if callable(D_of_t) else (lambda t, _D=float(D_of_t): _D)
         self.mobility_of_t = mobility_of_t
@@ -68,9 +74,7 @@ class TimeDependentFokkerPlanck(FokkerPlanck):
 
     def _values_at(self, t: float) -> tuple[Any, float, Any]:
         values = potential_on_grid(self.grid, self.V_of_t(t), name=f"V(·, t={t:g})")
-        D = float(self.D_of_t(t))
-        if not (np.isfinite(D) and D > 0):
-            raise ValueError(f"D(t) must be positive and finite, got {D!r} at t={t:g}")
+        D = real_number(self.D_of_t(t), "D(t)", positive=True, hint=f"D_of_t returned it at t={t:g}")
         return values, D, self.mobility_of_t(t) if self.mobility_of_t else None
 
     def _remember(self, t: float) -> None:

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..core.backend import get_fft
 from ..core.grids import Grid
+from ..core.validation import real_number
 
 __all__ = ["Fourier", "kuramoto", "kuramoto_daido"]
 
@@ -67,9 +68,7 @@ class Fourier:
         for k, c in coefficients.items():
             if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
                 raise ValueError(f"Fourier modes must be integers k >= 0, got {k!r}")
-            c = float(c)
-            if not math.isfinite(c):
-                raise ValueError(f"coefficient c_{k} must be finite, got {c!r}")
+            c = real_number(c, f"coefficient c_{k}", hint="W is even and real: W(θ) = Σ c_k cos kθ")
             if c != 0.0:
                 clean[int(k)] = c
         if not any(k >= 1 for k in clean):
@@ -153,7 +152,5 @@ def kuramoto_daido(m: float) -> Fourier:
 
     ``m = 0`` reduces to :func:`kuramoto`.
     """
-    m = float(m)
-    if not math.isfinite(m):
-        raise ValueError(f"m must be finite, got {m!r}")
+    m = real_number(m, "m", hint="the weight of cos 2θ")
     return Fourier({1: 1.0, 2: m})

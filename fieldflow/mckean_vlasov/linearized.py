@@ -59,6 +59,7 @@ import numpy as np
 
 from ..core.backend import get_fft, namespace_of, to_numpy
 from ..core.grids import Grid
+from ..core.validation import integer, real_number
 
 __all__ = [
     "LinearizedOperator",
@@ -107,19 +108,11 @@ def _max_mode(W: Any) -> int:
 
 
 def _check_coupling(K: Any) -> float:
-    try:
-        K = float(K)
-    except (TypeError, ValueError):
-        raise ValueError(f"the coupling K must be a positive number, got {K!r}") from None
-    if not (math.isfinite(K) and K > 0):
-        raise ValueError(f"the coupling K must be positive and finite, got {K!r}")
-    return K
+    return real_number(K, "the coupling K", positive=True, hint="the interaction strength of K W")
 
 
 def _check_modes(modes: Any) -> int:
-    if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or modes < 2:
-        raise ValueError(f"modes must be an integer >= 2 (the Fourier modes 1..N kept), got {modes!r}")
-    return int(modes)
+    return integer(modes, "modes", minimum=2, hint="the Fourier modes 1..N kept")
 
 
 def _density(q: Any, grid: Grid | None) -> tuple[Any, Grid]:

@@ -38,6 +38,7 @@ from .._compat import warn_moved
 from ..core.backend import namespace_of
 from ..core.evolve import evolve
 from ..core.problem import Particles, ParticleSystem
+from ..core.validation import real_number
 from .interactions import Fourier
 
 __all__ = ["Oscillators", "drift", "moments", "simulate", "order_parameter_std"]
@@ -95,9 +96,7 @@ class Oscillators(ParticleSystem):
     def __init__(self, W: Fourier, K: float):
         if not isinstance(W, Fourier):
             raise ValueError(f"W must be a fieldflow.mckean_vlasov.interactions.Fourier interaction, got {type(W).__name__}")
-        if not (math.isfinite(K) and K > 0):
-            raise ValueError(f"the coupling K must be positive and finite, got {K!r}")
-        self.W, self.K = W, float(K)
+        self.W, self.K = W, real_number(K, "the coupling K", positive=True, hint="the interaction strength of K W")
         self._modes = list(range(1, max(2, W.max_mode) + 1))
 
     def drift(self, state: Particles, t: float) -> Any:

@@ -36,6 +36,7 @@ from ..core.backend import get_fft
 from ..core.grids import Grid
 from .interactions import Fourier
 from ..core.problem import PDE
+from ..core.validation import real_number
 
 __all__ = ["McKeanVlasov", "free_energy", "order_parameters"]
 
@@ -103,8 +104,7 @@ class McKeanVlasov(PDE):
             raise ValueError(
                 f"W must be a fieldflow.mckean_vlasov.interactions.Fourier interaction (e.g. kuramoto_daido(m)), got {type(W).__name__}"
             )
-        if isinstance(K, bool) or not isinstance(K, (int, float, np.floating)) or not (math.isfinite(K) and K > 0):
-            raise ValueError(f"the coupling K must be a positive finite number, got {K!r}")
+        K = real_number(K, "the coupling K", positive=True, hint="the interaction strength of K W")
         W._check_grid(grid)
         n = grid.shape[0]
         if n < 4 * (W.max_mode + 1):

@@ -46,6 +46,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.optimize import brentq, minimize
 
+from ..core.validation import integer, real_array
 from .interactions import Fourier, kuramoto_daido
 
 __all__ = ["CriticalCoupling", "critical_coupling", "phase_diagram", "linear_threshold", "coupling_ratio",
@@ -164,7 +165,10 @@ def _exp_minus_1_minus_x(x: np.ndarray) -> np.ndarray:
 
 def coupling_ratio(W: Fourier, a: Sequence[float], n: int = 256) -> float:
     """``R(a) = H(q_a)/P(q_a)``: the coupling at which ``q_a ∝ e^{Σ a_k cos kθ}`` ties with the uniform state."""
-    return _Ratio(W, n)(np.asarray(a, dtype=float))
+    if not isinstance(W, Fourier):
+        raise TypeError(f"W must be a fieldflow.mckean_vlasov.interactions.Fourier interaction, got {type(W).__name__}")
+    n = integer(n, "n", minimum=8 * (W.max_mode + 1), hint="quadrature nodes")
+    return _Ratio(W, n)(real_array(a, "a", shape=(len(W.modes),), hint="one exponent per mode of W"))
 
 
 def _seeds(M: int) -> np.ndarray:
@@ -236,6 +240,8 @@ def critical_coupling(W: Fourier, n: int | None = None) -> CriticalCoupling:
     K_sharp = linear_threshold(W)
     if not math.isfinite(K_sharp):
         raise ValueError(f"{W!r} has no positive coefficient c_k (k >= 1): F_K has no phase transition for any K > 0")
+    if n is not None:
+        n = integer(n, "n", minimum=8 * (W.max_mode + 1), hint="quadrature nodes; or None to choose them")
     M = len(W.modes)
     ratio = _Ratio(W, n or 128)
     best, a = _minimise(ratio, _seeds(M))
@@ -245,6 +251,9 @@ def critical_coupling(W: Fourier, n: int | None = None) -> CriticalCoupling:
         best, a = _minimise(ratio, np.array([a]))
     fine = _Ratio(W, 2 * n_used)
     error = abs(fine(a) - best) + 1e-14
+    if n is not None and not error <= 1e-8 * abs(best):
+        raise ValueError(f"n={n} does not resolve the minimiser: R changes by {error:.3g} when n is doubled; use "
+                         f"n ≥ {_resolution(a, W)} or leave n=None")
     if best < K_sharp * (1 - _DISCONTINUITY):
         _, _, m, _ = ratio.parts(a)
         orders = _order_parameters_of(a, W, n_used)
@@ -286,6 +295,7 @@ def phase_diagram(ms: Sequence[float], executor: Any = None, max_workers: int | 
     """
     from ..core.sweep import sweep
 
+    ms = real_array(ms, "ms", ndim=1, hint="the values of m")
     return sweep(_kd_critical, [float(m) for m in ms], executor=executor, max_workers=max_workers)
 
 

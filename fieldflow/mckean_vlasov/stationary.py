@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..core.grids import Grid
+from ..core.validation import integer, real_array, real_number
 from .interactions import Fourier
 from .pde import free_energy as _free_energy
 from .pde import order_parameters as _order_parameters
@@ -113,10 +114,7 @@ class StationaryState:
 def _check(W: Fourier, K: float) -> float:
     if not isinstance(W, Fourier):
         raise ValueError(f"W must be a fieldflow.mckean_vlasov.interactions.Fourier interaction, got {type(W).__name__}")
-    K = float(K)
-    if not (math.isfinite(K) and K > 0):
-        raise ValueError(f"the coupling K must be positive and finite, got {K!r}")
-    return K
+    return real_number(K, "the coupling K", positive=True, hint="the interaction strength of K W")
 
 
 def default_resolution(W: Fourier, K: float) -> int:
@@ -165,9 +163,9 @@ class _Moments:
 def self_consistency_residual(W: Fourier, K: float, r: Any, n: int | None = None) -> np.ndarray:
     """``r_k − ⟨cos kθ⟩_{a(r)}`` for moments ``r`` of shape ``(..., M)`` (``M = len(W.modes)``)."""
     K = _check(W, K)
-    n = n or default_resolution(W, K)
+    n = default_resolution(W, K) if n is None else integer(n, "n", minimum=8 * (W.max_mode + 1))
     mom = _Moments(W, n)
-    r = np.asarray(r, dtype=float)
+    r = real_array(r, "r", hint=f"moments of shape (..., {len(W.modes)})")
     flat = r.reshape(-1, len(W.modes))
     mean = mom.weights(2 * K * mom.c * flat) @ mom.cos.T
     return (flat - mean).reshape(r.shape)
@@ -298,7 +296,8 @@ def stationary_states(W: Fourier, K: float, n: int | None = None, tol: float = 1
         deduplicated up to rotation; only reflection-symmetric (even) states are searched.
     """
     K = _check(W, K)
-    n = int(n or default_resolution(W, K))
+    tol = real_number(tol, "tol", positive=True, hint="the accepted self-consistency residual")
+    n = default_resolution(W, K) if n is None else integer(n, "n", minimum=2, hint="or None to choose it")
     grid = Grid.torus(n)
     W._check_grid(grid)
     mom = _Moments(W, n)

@@ -40,6 +40,7 @@ import numpy as np
 
 from ..core.backend import namespace_of
 from ..core.metrics import loglog_slope
+from ..core.validation import integer, one_of, real_number
 
 __all__ = ["Kernel", "Bessel", "Gaussian", "SLSIBounds", "check_slsi_bounds"]
 
@@ -75,12 +76,8 @@ class Kernel:
     scale: float
 
     def __init__(self, scale: float, dim: int | None = None):
-        if not (isinstance(scale, (int, float, np.floating)) and math.isfinite(scale) and scale > 0):
-            raise ValueError(f"the kernel scale must be a positive finite number, got {scale!r}")
-        if dim is not None and dim not in (1, 2, 3):
-            raise ValueError(f"a kernel's dim must be 1, 2, 3 or None, got {dim!r}")
-        self.scale = float(scale)
-        self.dim = dim
+        self.scale = real_number(scale, "the kernel scale", positive=True, hint="the length scale ℓ of k")
+        self.dim = None if dim is None else one_of(integer(dim, "dim"), "dim", (1, 2, 3), hint="or None")
 
     # ------------------------------------------------------------------ Fourier side
     def symbol(self, xi2: Any) -> Any:

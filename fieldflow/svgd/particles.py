@@ -38,7 +38,8 @@ from ..core.backend import DEVICE_BLOCK_BYTES, block_rows, namespace_of
 from ..core.evolve import evolve
 from ..core.problem import Particles, ParticleSystem
 from .kernels import Kernel
-from ..potentials import Potential
+from ..core.validation import integer, real_number
+from ..potentials import Potential, check_potential
 
 __all__ = ["SVGDParticles", "velocity", "simulate", "self_interaction"]
 
@@ -116,10 +117,11 @@ class SVGDParticles(ParticleSystem):
                  self_radius: float | None = None):
         if not isinstance(kernel, Kernel):
             raise ValueError(f"kernel must be a fieldflow.svgd.kernels.Kernel, got {kernel!r}")
-        if not (np.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha must be positive and finite, got {alpha!r}")
-        self.V, self.kernel, self.alpha, self.beta = V, kernel, float(alpha), float(beta)
-        self.memory_bytes, self.self_radius = memory_bytes, self_radius
+        self.V, self.kernel = check_potential(V), kernel
+        self.alpha = real_number(alpha, "alpha", positive=True, hint="V0 = α|x|² + β")
+        self.beta = real_number(beta, "beta", hint="V0 = α|x|² + β")
+        self.memory_bytes = integer(memory_bytes, "memory_bytes", minimum=1)
+        self.self_radius = None if self_radius is None else real_number(self_radius, "self_radius", positive=True)
 
     def drift(self, state: Particles, t: float) -> Any:
         """The SVGD velocity :func:`velocity` of every particle."""

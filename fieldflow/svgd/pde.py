@@ -50,7 +50,7 @@ import numpy as np
 
 from ..core.backend import namespace_of, to_numpy
 from ..core.convolve import PaddedFourierMultiplier
-from ..core.validation import validate_density
+from ..core.validation import boolean, real_number, validate_density
 from ..core.finite_volume import divergence, face_operator, lower_cells, upper_cells
 from ..core.grids import Grid
 from ..core.linalg import approximate_inverse, shifted, sparse_modules, stencil_matrix
@@ -129,13 +129,10 @@ class _DuncanFlow(PDE):
                  allow_violation: bool = False):
         if not isinstance(grid, Grid) or grid.periodic:
             raise ValueError(f"{type(self).__name__} is a no-flux box solver; build the grid with Grid.box(...)")
-        if not (isinstance(alpha, (int, float, np.floating)) and math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha must be a positive finite number (V0 = α|x|² + β), got {alpha!r}")
-        if not (isinstance(beta, (int, float, np.floating)) and math.isfinite(beta)):
-            raise ValueError(f"beta must be a finite number (V0 = α|x|² + β), got {beta!r}")
         self.grid, self.potential = grid, V
-        self.alpha, self.beta = float(alpha), float(beta)
-        self.allow_violation = bool(allow_violation)
+        self.alpha = real_number(alpha, "alpha", positive=True, hint="V0 = α|x|² + β")
+        self.beta = real_number(beta, "beta", hint="V0 = α|x|² + β")
+        self.allow_violation = boolean(allow_violation, "allow_violation")
         xp = grid.xp
         self.V = potential_on_grid(grid, V)
         self.V0 = self.alpha * xp.sum(grid.points**2, axis=-1) + self.beta
@@ -301,10 +298,10 @@ class SVGDFlow(_DuncanFlow):
         if isinstance(grid, Grid):
             kernel.check_dim(grid.dim)
         super().__init__(grid, V, alpha, beta, allow_violation)
-        if not (isinstance(jump_limit, (int, float)) and jump_limit > 0):
-            raise ValueError(f"jump_limit must be positive, got {jump_limit!r}")
+        wrap_tol = real_number(wrap_tol, "wrap_tol", positive=True)
+        max_padding = real_number(max_padding, "max_padding", positive=True)
         self.kernel = kernel
-        self.jump_limit = float(jump_limit)
+        self.jump_limit = real_number(jump_limit, "jump_limit", positive=True)
         self.kappa = math.expm1(self.jump_limit) / self.jump_limit
         dim = grid.dim
         self.convolution = PaddedFourierMultiplier(

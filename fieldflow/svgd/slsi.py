@@ -16,6 +16,7 @@ import numpy as np
 
 from .kernels import Kernel, check_slsi_bounds
 from ..core.trajectory import RateFit, Trajectory
+from ..core.validation import real_number
 
 __all__ = ["kl_rate", "slsi_quotient", "theorem_rate", "energy_dissipation_defect"]
 
@@ -38,8 +39,9 @@ def theorem_rate(alpha: float, beta: float, kernel: Kernel, mass_e_minus_v: floa
     ``C`` is ``C0`` of :func:`fieldflow.svgd.kernels.check_slsi_bounds` (``ValueError`` for kernels outside
     the theorem's class); ``mass_e_minus_v = ∫ e^{−V} dx`` (e.g. ``exp(pde.log_Z)``).
     """
-    if not (alpha > 0 and np.isfinite(beta) and mass_e_minus_v > 0):
-        raise ValueError("need alpha > 0, finite beta and a positive ∫e^(-V)")
+    alpha = real_number(alpha, "alpha", positive=True)
+    beta = real_number(beta, "beta")
+    mass_e_minus_v = real_number(mass_e_minus_v, "mass_e_minus_v", positive=True, hint="∫e^(-V) dx")
     C = check_slsi_bounds(kernel).C0
     return float(min(alpha, 1.0) * np.exp(beta) / (C**2 * mass_e_minus_v))
 
