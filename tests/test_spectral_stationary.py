@@ -106,9 +106,9 @@ def test_subcritical_branch_has_an_unstable_state():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="coupling K must be positive"):
+    with pytest.raises(ValueError, match="coupling K must be a positive"):
         stationary_states(kuramoto(), 0.0)
-    with pytest.raises(ValueError, match="coupling K must be positive"):
+    with pytest.raises(ValueError, match="coupling K must be a positive"):
         stationary_states(kuramoto(), -1.0)
     with pytest.raises(ValueError, match="Fourier"):
         stationary_states(np.cos, 1.0)
