@@ -326,9 +326,11 @@ def test_bad_input():
     for dt in (0.0, -0.1, math.nan, math.inf):
         with pytest.raises(ValueError, match="dt must be positive"):
             method.step(state, 0.0, dt)
-    for M in (0, -1, 1.5, True):
+    for M in (0, -1, 1.5):
         with pytest.raises(ValueError, match="inner_steps"):
             JKOLandau(2, inner_steps=M)
+    with pytest.raises(TypeError, match="inner_steps"):
+        JKOLandau(2, inner_steps=True)
     bad = v.copy()
     bad[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):

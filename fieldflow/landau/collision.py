@@ -45,6 +45,7 @@ import numpy as np
 
 from ..core.backend import namespace_of
 from ..core.grids import Grid
+from ..core.validation import integer, one_of, real_number
 
 __all__ = ["collision_kernel", "kernel_divergence", "bkw_constant", "BKW", "bkw", "check_gamma"]
 
@@ -58,12 +59,18 @@ def bkw_constant(dim: int) -> float:
 
 def check_gamma(gamma: float, C: float) -> tuple[float, float]:
     """Validate the kernel exponent ``γ ∈ [−3, 1]`` and the constant ``C > 0``."""
-    gamma, C = float(gamma), float(C)
-    if not (math.isfinite(gamma) and -3.0 <= gamma <= 1.0):
-        raise ValueError(f"gamma must lie in [-3, 1] (−3: Coulomb, 0: Maxwell molecules, 1: hard spheres), got {gamma}")
-    if not (math.isfinite(C) and C > 0):
-        raise ValueError(f"the collision constant C must be positive and finite, got {C}")
+    gamma = real_number(gamma, "gamma", minimum=-3.0, maximum=1.0,
+                        hint="−3: Coulomb, 0: Maxwell molecules, 1: hard spheres")
+    C = real_number(C, "the collision constant C", positive=True)
     return gamma, C
+
+
+def _unit_interval(value: Any, name: str) -> float:
+    """``value`` checked to lie in the open interval ``(0, 1)`` (a relative tolerance)."""
+    x = real_number(value, name, positive=True, maximum=1.0, hint="a fraction in (0, 1)")
+    if x == 1.0:
+        raise ValueError(f"{name} must lie in (0, 1), got 1.0; a fraction in (0, 1)")
+    return x
 
 
 def collision_kernel(z: Any, gamma: float, C: float) -> Any:
@@ -114,12 +121,10 @@ class BKW:
     """
 
     def __init__(self, dim: int, C: float | None = None, alpha: float | None = None):
-        self.dim = int(dim)
-        self.C = bkw_constant(self.dim) if C is None else float(C)
-        check_gamma(0.0, self.C)
-        self.alpha = (0.5 if self.dim == 2 else 1.0) if alpha is None else float(alpha)
-        if not 0 <= self.alpha <= 1:
-            raise ValueError(f"alpha = 1 − K(0) must lie in [0, 1], got {self.alpha}")
+        self.dim = one_of(integer(dim, "dim"), "dim", (2, 3), hint="the BKW solution is implemented in 2D and 3D")
+        self.C = bkw_constant(self.dim) if C is None else check_gamma(0.0, C)[1]
+        self.alpha = (0.5 if self.dim == 2 else 1.0) if alpha is None else \
+            real_number(alpha, "alpha", minimum=0.0, maximum=1.0, hint="alpha = 1 − K(0)")
         self.rate = 2 * self.C * (self.dim - 1)
         d = self.dim
         # earliest time at which f ≥ 0: K(t) = d/(d+2)
@@ -132,7 +137,7 @@ class BKW:
         return 1.0 - self.alpha * np.exp(-self.rate * np.asarray(t, dtype=float))
 
     def _check_time(self, t: float) -> float:
-        t = float(t)
+        t = real_number(t, "t", hint="the time of the BKW profile")
         if not (math.isfinite(t) and t >= self.t_min - 1e-12):
             raise ValueError(
                 f"the {self.dim}D BKW profile is a density only for t ≥ {self.t_min:.6g} (K ≥ d/(d+2)); got t={t}"

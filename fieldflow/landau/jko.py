@@ -82,6 +82,7 @@ from ..core.backend import namespace_of, to_numpy
 from ..core.particle_loop import step_count
 from ..core.score_matching import DEFAULT_CENTRES, centre_candidates, fit_score, ridge_candidates
 from ..core.trajectory import Trajectory
+from ..core.validation import boolean, integer, one_of, real_number
 from .collision import bkw_constant, check_gamma
 from .gradient_basis import GradientBasis
 from .pair_sums import pair_flow, pair_flow_features, pair_flow_vjp, random_batches
@@ -225,16 +226,13 @@ class JKOLandau:
             raise ValueError(f"the Landau equation is implemented in velocity dimension 2 or 3, got {dim}")
         self.dim = int(dim)
         self.gamma, self.C = check_gamma(gamma, bkw_constant(dim) if C is None else C)
-        if isinstance(inner_steps, bool) or not isinstance(inner_steps, (int, np.integer)) or inner_steps < 1:
-            raise ValueError(f"inner_steps (M) must be an integer ≥ 1, got {inner_steps!r}")
-        if jacobian not in ("logdet", "trace"):
-            raise ValueError(f"jacobian must be 'logdet' or 'trace', got {jacobian!r}")
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
-                                       or batch_size < 2):
-            raise ValueError(f"batch_size must be None (all pairs) or an integer ≥ 2, got {batch_size!r}")
-        if not (math.isfinite(gtol) and gtol > 0 and math.isfinite(ftol) and ftol > 0) or int(max_iter) < 1:
-            raise ValueError(f"gtol and ftol must be positive and max_iter ≥ 1, got gtol={gtol!r}, ftol={ftol!r}, "
-                             f"max_iter={max_iter!r}")
+        inner_steps = integer(inner_steps, "inner_steps", minimum=1, hint="the inner steps M of a JKO step")
+        jacobian = one_of(jacobian, "jacobian", ("logdet", "trace"))
+        if batch_size is not None:
+            batch_size = integer(batch_size, "batch_size", minimum=2, hint="or None for all pairs")
+        gtol, ftol = real_number(gtol, "gtol", positive=True), real_number(ftol, "ftol", positive=True)
+        max_iter = integer(max_iter, "max_iter", minimum=1)
+        conserve_energy = boolean(conserve_energy, "conserve_energy")
         centre_candidates(n_centres, 1)
         ridge_candidates(ridge)
         self.inner_steps, self.jacobian, self.conserve_energy = int(inner_steps), jacobian, bool(conserve_energy)

@@ -50,12 +50,12 @@ import numpy as np
 from .._compat import warn_moved
 from ..core.backend import block_rows, namespace_of
 from ..core.evolve import evolve
-from ..core.validation import validate_density
+from ..core.validation import integer, real_number, validate_density
 from ..core.finite_volume import wall_ratio
 from ..core.grids import Grid
 from ..core.particle_loop import ParticleRun
 from ..core.problem import Particles, ParticleSystem
-from .collision import bkw_constant, check_gamma
+from .collision import _unit_interval, bkw_constant, check_gamma
 from ..core.score_matching import DEFAULT_CENTRES, ScoreModel, centre_candidates, fit_score, ridge_candidates
 
 __all__ = ["landau_velocity", "BlobLandau", "ScoreLandau"]
@@ -170,7 +170,9 @@ class _LandauParticles(ParticleSystem):
         self.gamma, self.C = check_gamma(gamma, bkw_constant(dim) if C is None else C)
         if method not in _METHODS:
             raise ValueError(f"method must be 'heun', 'midpoint' or 'euler', got {method!r}")
-        self.method, self.tol, self.max_iter = method, float(tol), int(max_iter)
+        self.method = method
+        self.tol = real_number(tol, "tol", positive=True, hint="the midpoint fixed-point tolerance")
+        self.max_iter = integer(max_iter, "max_iter", minimum=1)
         self.default_method = _METHODS[method]
         self.stepper_options = {"tol": self.tol, "max_iter": self.max_iter} if method == "midpoint" else {}
         self.conserved = ("mass",) + tuple(f"momentum_{a}" for a in range(dim))
@@ -251,19 +253,17 @@ class BlobLandau(_LandauParticles):
     def __init__(self, grid: Grid, gamma: float = 0.0, C: float | None = None, epsilon: float | None = None,
                  method: str = "heun", tol: float = 1e-14, max_iter: int = 60, wall_tol: float = 1e-4,
                  drop_tol: float = 1e-12):
-        if grid.periodic:
+        if not isinstance(grid, Grid) or grid.periodic:
             raise ValueError("BlobLandau needs a box grid (Grid.box) as its quadrature mesh")
         self._setup(grid.dim, gamma, C, method, tol, max_iter)
-        if not 0 < wall_tol < 1:
-            raise ValueError(f"wall_tol must lie in (0, 1), got {wall_tol}")
-        if not 0 <= drop_tol < 1:
-            raise ValueError(f"drop_tol must lie in [0, 1), got {drop_tol}")
-        self.wall_tol, self.drop_tol = float(wall_tol), float(drop_tol)
+        self.wall_tol = _unit_interval(wall_tol, "wall_tol")
+        self.drop_tol = real_number(drop_tol, "drop_tol", nonnegative=True, maximum=1.0)
+        if self.drop_tol == 1.0:
+            raise ValueError("drop_tol must lie in [0, 1), got 1.0: it would drop every cell")
         self.grid = grid
         h = max(grid.spacing)
-        self.epsilon = float(h if epsilon is None else epsilon)
-        if not (math.isfinite(self.epsilon) and self.epsilon > 0):
-            raise ValueError(f"epsilon must be positive, got {epsilon!r}")
+        self.epsilon = h if epsilon is None else real_number(epsilon, "epsilon", positive=True,
+                                                             hint="the blob width (default: the grid spacing)")
         self.mesh = grid.points.reshape(-1, grid.dim)
         self._norm = (2 * math.pi * self.epsilon**2) ** (-grid.dim / 2)
         # Local stencil: mesh cells within CUTOFF·ε of a particle (the Gaussian beyond is < e^{−24.5} ≈ 2e−11 of

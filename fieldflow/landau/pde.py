@@ -47,7 +47,7 @@ from ..core.convolve import LinearConvolution, offset_points
 from ..core.validation import validate_density
 from ..core.finite_volume import divergence, lower_cells, upper_cells, wall_ratio
 from ..core.grids import Grid
-from .collision import bkw_constant, check_gamma, collision_kernel
+from .collision import _unit_interval, bkw_constant, check_gamma, collision_kernel
 from ..core.problem import PDE
 
 __all__ = ["Landau"]
@@ -82,15 +82,13 @@ class Landau(PDE):
 
     def __init__(self, grid: Grid, gamma: float = 0.0, C: float | None = None, wall_tol: float = 1e-6,
                  fft: str | None = None):
-        if grid.periodic:
+        if not isinstance(grid, Grid) or grid.periodic:
             raise ValueError("Landau is solved on a velocity box; build the grid with Grid.box(n, extent, dim)")
         if grid.dim not in (2, 3):
             raise ValueError(f"the Landau equation is implemented in velocity dimension 2 or 3, got dim={grid.dim}")
         self.grid = grid
         self.gamma, self.C = check_gamma(gamma, bkw_constant(grid.dim) if C is None else C)
-        if not 0 < wall_tol < 1:
-            raise ValueError(f"wall_tol must lie in (0, 1), got {wall_tol}")
-        self.wall_tol = float(wall_tol)
+        self.wall_tol = _unit_interval(wall_tol, "wall_tol")
         d = grid.dim
         self._pairs = [(a, b) for a in range(d) for b in range(a, d)]
         self._component = [[0] * d for _ in range(d)]
