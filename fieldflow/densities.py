@@ -14,24 +14,27 @@ import numpy as np
 
 from .core.backend import to_numpy
 from .core.grids import Grid
-from .core.validation import SetupWarning, as_covariance, function, real_array, validate_density
+from .core.validation import SetupWarning, as_covariance, function, grid_of, real_array, validate_density
 
 __all__ = ["gaussian", "uniform", "from_function", "normalize", "validate_density"]
 
 
 def normalize(grid: Grid, rho: Any) -> Any:
     """``rho / grid.integrate(rho)`` after validating ``rho`` (any positive mass, silently: that is its job)."""
+    grid_of(grid)
     return validate_density(grid, rho, normalise=True, mass_tol=None)
 
 
 def from_function(grid: Grid, func: Callable[[Any], Any]) -> Any:
     """Evaluate an unnormalised density ``func(points)`` (points of shape ``(..., dim)``) and normalise it."""
+    grid_of(grid)
     function(func, "func", hint="pass a function of points (..., dim) returning the unnormalised density")
     return normalize(grid, grid.evaluate(func))
 
 
 def uniform(grid: Grid) -> Any:
     """The uniform density ``1/|domain|``."""
+    grid_of(grid)
     return normalize(grid, grid.xp.ones(grid.shape))
 
 
@@ -46,7 +49,7 @@ def gaussian(grid: Grid, mean: float | Sequence[float] = 0.0, cov: Any = 1.0) ->
     a mean outside a box grid (what the box holds is a tail piled against a wall), or a standard deviation
     below half the grid spacing along an axis (a spike of one or two cells, not a resolved Gaussian).
     """
-    d = grid.dim
+    d = grid_of(grid).dim
     m = np.atleast_1d(real_array(to_numpy(mean), "mean", ndim=(0, 1), hint=f"pass a number or a length-{d} vector"))
     if m.size not in (1, d):
         raise ValueError(f"mean must be a number or a length-{d} vector for this {d}D grid, got "

@@ -20,7 +20,7 @@ import numpy as np
 
 from .core.backend import namespace_of, to_numpy
 from .core.grids import Grid
-from .core.validation import as_covariance, function, integer, real_array, real_number, shown
+from .core.validation import MAX_DIMENSION, as_covariance, function, grid_of, integer, real_array, real_number, shown
 
 __all__ = ["Potential", "Quadratic", "GaussianMixture", "Banana", "DoubleWell", "FromFunctions", "potential_on_grid",
            "check_potential"]
@@ -50,6 +50,7 @@ def potential_on_grid(grid: Grid, V: "Potential | Callable[[Any], Any] | Any", n
         If the values do not have the grid's shape, or are NaN/inf at some grid point (the message
         says how many and where: shrink the box or fix ``V`` there).
     """
+    grid_of(grid)
     if isinstance(V, Potential):
         values = V.value(grid.points)
     elif callable(V):
@@ -82,7 +83,8 @@ def check_potential(V: Any, name: str = "V") -> "Potential":
 
 def _dimension(dim: Any) -> int | None:
     """``dim`` checked to be ``None`` (any dimension) or a positive integer."""
-    return None if dim is None else integer(dim, "dim", minimum=1, hint="or None for a potential of any dimension")
+    return None if dim is None else integer(dim, "dim", minimum=1, maximum=MAX_DIMENSION,
+                                            hint="or None for a potential of any dimension")
 
 
 def _leading_length(cov: Any) -> int:
@@ -194,7 +196,8 @@ class GaussianMixture(Potential):
         self.cov = as_covariance(cov, self.dim)
         self.precision = np.linalg.inv(self.cov)
         w = np.full(len(m), 1.0 / len(m)) if weights is None else \
-            real_array(to_numpy(weights), "weights", shape=(len(m),), positive=True, hint="pass one positive weight per mean")
+            real_array(to_numpy(weights), "weights", shape=(len(m),), positive=True,
+                       hint="pass one positive weight per mean of means")
         self.log_weights = np.log(w / w.sum())
 
     def _log_terms(self, x):

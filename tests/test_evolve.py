@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 import fieldflow as ff
+from fieldflow.core.trajectory import DIAGNOSTIC_LABELS
 from fieldflow.potentials import DoubleWell, Quadratic
 
 
@@ -104,10 +107,16 @@ def test_fit_exponential_rate_recovers_a_known_rate():
         traj.fit_exponential_rate("kl", window=(10, 11))
 
 
-def test_progress_bar_and_diagnostics_every(problem):
+def test_progress_bar_and_diagnostics_every(problem, capsys):
+    """The bar (tqdm, on stderr) counts simulated time: it ends at t = 0.5 of 0.5 and names the problem; without
+    ``progress`` nothing is written."""
     pde, rho0 = problem
     traj = ff.evolve(pde, rho0, 0.5, dt=0.01, adaptive=False, diagnostics_every=10, progress=True)
     assert len(traj["t"]) == 1 + 4 + 1  # t=0, every 10 steps before the end, t_end
+    bar = capsys.readouterr().err
+    assert "FokkerPlanck" in bar and "100%" in bar and re.search(r"t=0\.5/0\.5", bar), bar[-300:]
+    ff.evolve(pde, rho0, 0.5, dt=0.01, adaptive=False, diagnostics_every=10, progress=False)
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -122,7 +131,17 @@ def test_bad_evolve_arguments(problem, kwargs, message):
         ff.evolve(pde, rho0, **kwargs)
 
 
-def test_plot_returns_the_figure(problem):
+def test_plot_returns_the_figure(problem, tmp_path):
+    """The figure draws the trajectory's series (the same numbers, semilog), labelled with the readable names, and
+    ``path`` writes it."""
     pde, rho0 = problem
-    fig = ff.evolve(pde, rho0, 1.0, save_every=0.1).plot(["kl", "fisher"])
-    assert len(fig.axes[0].get_lines()) == 2
+    traj = ff.evolve(pde, rho0, 1.0, save_every=0.1)
+    fig = traj.plot(["kl", "fisher"], path=tmp_path / "kl.png")
+    ax = fig.axes[0]
+    lines = ax.get_lines()
+    assert len(lines) == 2 and ax.get_yscale() == "log"
+    for line, name in zip(lines, ("kl", "fisher")):
+        assert np.array_equal(line.get_xdata(), traj["t"]) and np.array_equal(line.get_ydata(), traj[name])
+    assert [line.get_label() for line in lines] == [DIAGNOSTIC_LABELS["kl"], DIAGNOSTIC_LABELS["fisher"]]
+    assert DIAGNOSTIC_LABELS["kl"] in ax.get_ylabel() and ax.get_xlabel()
+    assert (tmp_path / "kl.png").stat().st_size > 1000

@@ -9,7 +9,7 @@ import pytest
 
 import fieldflow as ff
 from fieldflow.landau import BKW
-from fieldflow.studies.landau_bkw import blob_m4_error, extrapolated_order
+from fieldflow.studies.landau_bkw import blob_m4_error
 from fieldflow.landau import BlobLandau, ScoreLandau, fit_score, landau_velocity
 
 
@@ -43,16 +43,21 @@ def test_blob_midpoint_conserves_energy_without_correction():
 def test_blob_error_decreases_with_N_at_the_claimed_rate():
     """The claim: error O(ε²) = O(h²) = O(N^{-1}) in 2D for ε = h.  Fourth-moment change over [0.5, 0.55].
 
-    Measured local orders in ε: 1.51 (n = 24→32), 1.75 (32→48); extrapolated to ε → 0: 2.00.  Tolerance: the
-    linear extrapolation of ``p(ε²) = 2 − 2bε²/(1 + bε²)`` from the two points x₁, x₂ is biased by the quadratic
-    term, ``2b²x₁x₂ ≈ 0.11`` with b ≈ 3.1, so |p₀ − 2| ≤ 0.15.
+    Tested out of sample: the pre-asymptotic form of an O(ε²) error, ``E = aε²/(1 + bε²)``, is fitted to the two
+    coarse meshes (n = 24, 32) and must predict the error of the fine one (n = 48), which the fit never saw, to 5 %.
+    The same form with another order p (``aε^p/(1 + bε^p)``) mispredicts it by 20 % (p = 1), 11 % (p = 1.5), 8 %
+    (p = 2.5) and 17 % (p = 3).  Tolerance: the one-step prediction error of the ε² form measured on a coarser
+    triple (n = 20, 24 → 32) is 1.5 %; 5 % allows three times that.  Measured here: +1.6 %.
     """
     ns = (24, 32, 48)
     errors = [blob_m4_error(n)[0] for n in ns]
-    p0, p = extrapolated_order(9.0 / np.array(ns), errors)
+    x = (9.0 / np.array(ns)) ** 2
     assert errors[0] > errors[1] > errors[2]
-    assert np.all(np.diff(p) > 0), p  # approaching the asymptotic order from below
-    assert abs(p0 - 2.0) <= 0.15, (errors, p, p0)
+    # 1/E = 1/(a x) + b/a is linear in 1/x: the two coarse meshes fix a and b
+    slope, intercept = np.polyfit(1 / x[:2], 1 / np.array(errors[:2]), 1)
+    a, b = 1 / slope, intercept / slope
+    predicted = a * x[2] / (1 + b * x[2])
+    assert abs(predicted / errors[2] - 1) <= 0.05, (errors, predicted)
 
 
 def test_score_model_recovers_bkw_score():
@@ -120,12 +125,12 @@ def test_cross_validated_score_is_reproducible_and_no_worse_than_the_fixed_fit()
 def test_cross_validated_score_removes_the_dissipation_bias():
     """Entropy dissipation ``D(s_cv)`` over 8 independent samples (BKW 2D, N = 1000, t = 2) against −dH/dt.
 
-    With the exact score ``D(∇log f)/rate`` averages 0.994 (quadrature bias b ≈ 0.006, sd 0.04).  Zero bias of
-    the CV fit is tested at three standard errors of the seed-to-seed spread plus that quadrature bias,
-    ``|mean − 1| ≤ 3 sd/√8 + b`` (a 3σ t-test).  Measured: CV ratios 1.70, 0.67, 0.59, 0.88, 0.87, 1.36, 3.36,
-    0.81 (mean 1.28, sd 0.92: unbiased within its sampling error, heavy-tailed); the former fixed fit
-    ``(M, λ) = (64, 1e-3)`` gives 3.02, 2.60, 2.62, 1.88, 2.27, 2.07, 2.38, 2.14 (mean 2.37, sd 0.36), which
-    fails the same test (|mean − 1| = 1.37 against a tolerance 0.39).
+    The tolerance is fixed, not the spread of the estimates under test: the CV fit's ratios ``D(s_cv)/rate`` have a
+    seed-to-seed standard deviation σ = 0.50, measured once on 16 other samples (seeds 100–115: mean 0.94, median
+    0.79), so zero bias is tested as ``|mean − 1| ≤ 3σ/√8 + b`` with the quadrature bias ``b = |mean D(∇log f)/rate −
+    1|`` of the exact score on the same samples (≈ 0.006).  Measured: CV ratios 1.70, 0.67, 0.59, 0.88, 0.87, 1.36,
+    3.36, 0.81 (mean 1.28: |0.28| ≤ 0.54).  The former fixed fit ``(M, λ) = (64, 1e-3)`` has mean 2.37 and a score
+    scaled by 1.4 has mean 2.5; both fail (the tolerance would have grown with their own spread before).
     """
     exact = BKW(2)
     t, n, e = 2.0, 1000, 1e-4
@@ -138,7 +143,8 @@ def test_cross_validated_score_removes_the_dissipation_bias():
         quadrature.append(_dissipation(v, w, exact.score(v, t)) / rate)
     cv = np.array(cv)
     bias = abs(np.mean(quadrature) - 1)
-    assert abs(cv.mean() - 1) <= 3 * cv.std(ddof=1) / math.sqrt(cv.size) + bias, (cv, bias)
+    sigma = 0.50  # measured on seeds 100–115, see the docstring
+    assert abs(cv.mean() - 1) <= 3 * sigma / math.sqrt(cv.size) + bias, (cv, bias)
 
 
 def test_fit_score_bad_input():
@@ -167,10 +173,13 @@ def test_fit_score_bad_input():
 def test_score_method_entropy_decay_against_bkw():
     """Entropy dissipation −dH/dt of the score method vs the exact BKW rate; conservation to round-off.
 
-    The dissipation ``D(s) = ½ΣΣ w_i w_j (s_i − s_j)·A_ij(s_i − s_j)`` is quadratic in the score, so with
-    relative score error δ (squared norm) Cauchy–Schwarz gives ``|D(s_θ)/D(s) − 1| ≤ 2√δ + δ``; δ is measured
-    on the particles at each save time (the A-weighted norm is replaced by the plain one, a ~O(1) factor
-    absorbed by the 1.5 margin).
+    Two references independent of the fit: the exact rate −dH/dt of BKW, and the dissipation of the *exact* score on
+    the same particles, ``D(∇log f)``, which checks that the particles carry the right law (quadrature noise only:
+    measured 1.007 ± 0.045 and 1.000 ± 0.036 at t = 0.5, 0.8 over 16 samples; asserted within 4σ = 0.18).  The fit
+    itself (M = 32, λ = 1e-2, N = 1200) shrinks the score: ``D(s_θ)/rate`` measured once over 16 other samples is
+    0.82 ± 0.13 at t = 0.5 and 0.92 ± 0.17 at t = 0.8, so the band is fixed at mean ± 3σ, [0.42, 1.43], whatever
+    the fit in this run — a velocity from a score scaled by 1.4 (ratio × 1.96 ≈ 1.7) fails it, where the former
+    tolerance, built from the run's own fit error, passed it.
     """
     exact = BKW(2)
     t0, t1, n = 0.5, 0.8, 1200
@@ -180,10 +189,9 @@ def test_score_method_entropy_decay_against_bkw():
     run = ff.evolve(method, v0, t1 - t0, dt=0.05, save_times=[0.15])
     e = 1e-4
     for t, state, dis in zip(t0 + run.times, run.states, run["dissipation"]):
-        s = exact.score(state, t)
-        delta = np.mean(np.sum((method.fit(state, run.weights)(state) - s) ** 2, 1)) / np.mean(np.sum(s * s, 1))
         rate = -(exact.entropy(t + e) - exact.entropy(t - e)) / (2 * e)
-        assert abs(dis / rate - 1) <= 1.5 * (2 * np.sqrt(delta) + delta), (t, dis, rate, delta)
+        assert abs(_dissipation(state, run.weights, exact.score(state, t)) / rate - 1) <= 0.18, t
+        assert 0.42 <= dis / rate <= 1.43, (t, dis / rate)
     # entropy transported along trajectories: within 5 Monte Carlo standard errors of the exact H(t)
     se = np.std(v0.extras["log_f"]) / math.sqrt(n)
     for t, H in zip(t0 + run.times, run["entropy"]):

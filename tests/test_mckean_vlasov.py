@@ -36,6 +36,10 @@ def test_linear_growth_rates_of_the_uniform_state(K, m):
 
 
 def test_fourth_order_in_time():
+    """ETDRK4 against SciPy's DOP853 on the same right-hand side (rtol 1e-13: its error ≤ 1e-12, below the smallest
+    error fitted, ≈ 2e-10 at dt = 1/160), not against ETDRK4 itself at a tiny step."""
+    from scipy.integrate import solve_ivp
+
     grid = Grid.torus(64)
     pde = McKeanVlasov(grid, kuramoto_daido(0.7), 1.6)
     q0 = ff.densities.from_function(grid, lambda x: np.exp(np.cos(x[..., 0]) + 0.5 * np.sin(2 * x[..., 0])))
@@ -43,7 +47,7 @@ def test_fourth_order_in_time():
     def run(dt):
         return evolve(pde, q0, t_end=1.0, dt=dt, adaptive=False, check=False).states[-1]
 
-    ref = run(1 / 2560)
+    ref = solve_ivp(lambda t, y: pde.rhs(y, t), (0.0, 1.0), q0, method="DOP853", rtol=1e-13, atol=1e-15).y[:, -1]
     dts = np.array([1 / 20, 1 / 40, 1 / 80, 1 / 160])  # asymptotic range (local orders 3.7, 3.8, 3.9)
     errors = np.array([np.max(np.abs(run(dt) - ref)) for dt in dts])
     order = loglog_slope(dts, errors)

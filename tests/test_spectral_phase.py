@@ -13,10 +13,33 @@ from fieldflow.mckean_vlasov import (coupling_ratio, critical_coupling, free_ene
 M_STAR = kuramoto_daido_m_star()
 
 
-def test_m_star_is_in_the_theorem_bracket_to_six_digits():
+def _mixed_branch_gap(m: float) -> tuple[float, np.ndarray]:
+    """``g(m) = min_{a₁ ≠ 0} H/P − 1/m`` over ``q ∝ e^{a₁cos θ + a₂cos 2θ}``, by the test's own route: the quadrature
+    of :func:`_ratio_general` (256 nodes) and Nelder–Mead from the mixed-branch seeds — not the package's BFGS."""
+    best = min((minimize(lambda a: _ratio_general([a[0], a[1], 0.0], m), x0, method="Nelder-Mead",
+                         options={"xatol": 1e-11, "fatol": 1e-15, "maxiter": 10000})
+                for x0 in ([0.8, 0.95], [1.5, 1.5], [3.0, 3.0])), key=lambda r: r.fun)
+    return best.fun - 1.0 / m, best.x
+
+
+def independent_m_star() -> float:
+    """``m_*`` as the root of :func:`_mixed_branch_gap` (Brent's method on the test's own ``g``)."""
+    from scipy.optimize import brentq
+
+    return brentq(lambda m: _mixed_branch_gap(m)[0], 1.2, 1.3, xtol=1e-12)
+
+
+def test_m_star_is_where_the_mixed_minimiser_ties_with_the_linear_threshold():
+    """At ``m_*`` the mixed state's free energy ties with the uniform one at ``K = 1/m``: ``F_K(q) − F_K(1/2π)
+    = H − K P = P·g`` vanishes, ``g(m) = min_{a₁≠0} H/P − 1/m``.  ``g`` is computed here by an independent route
+    (:func:`_mixed_branch_gap`).  Measured: ``g(m_*) = −6.6e-14``, ``g'(m_*) = 0.286``; so ``|g(m_*)| ≤ 1e-11``
+    pins ``m_*`` to 3.5e-11 (the package claims 1e-7 relative), and ``g`` changes sign across ``m_* ∓ 1e-9``
+    (``|g| ≈ 2.9e-10``, 3000× Nelder–Mead's floor of 1e-13).  The minimiser is on the mixed branch (``a₁ ≠ 0``)."""
     m_star, error = M_STAR
-    assert 1 < m_star < 2
-    assert error < 1e-7 * m_star  # ≥ 6 significant digits with margin
+    assert error < 1e-7 * m_star
+    gap, a = _mixed_branch_gap(m_star)
+    assert abs(gap) <= 1e-11 and abs(a[0]) > 0.5, (gap, a)
+    assert _mixed_branch_gap(m_star - 1e-9)[0] < 0 < _mixed_branch_gap(m_star + 1e-9)[0]
 
 
 @pytest.mark.parametrize("m", [0.0, 0.25, 0.5])

@@ -328,8 +328,10 @@ def evolve(
     adaptive = None if adaptive is None else boolean(adaptive, "adaptive")
     diagnostics_every = None if diagnostics_every is None else integer(diagnostics_every, "diagnostics_every", minimum=0)
     check = boolean(check, "check")
-    mass_tol, positivity_tol, monotone_tol = (real_number(v, n, nonnegative=True) for v, n in (
-        (mass_tol, "mass_tol"), (positivity_tol, "positivity_tol"), (monotone_tol, "monotone_tol")))
+    round_off = "a tolerance below round-off (1e-14) would flag the round-off of every step"
+    mass_tol = real_number(mass_tol, "mass_tol", minimum=1e-14, hint=round_off)
+    monotone_tol = real_number(monotone_tol, "monotone_tol", minimum=1e-14, hint=round_off)
+    positivity_tol = real_number(positivity_tol, "positivity_tol", nonnegative=True)
     progress = None if progress is None else boolean(progress, "progress")
     checkpoint = None if checkpoint is None else writable_path(checkpoint, "checkpoint")
     checkpoint_every = real_number(checkpoint_every, "checkpoint_every", nonnegative=True,
@@ -392,7 +394,7 @@ def evolve(
         dt_next = stepper.initial_dt(state, t, t_end)
     if max_steps is None and stepper.adaptive and stepper.explicit and dt_next > 0:
         check_step_count((t_end - t) / dt_next, f"the explicit {stepper.name!r} run at its stability limit "
-                         f"dt = {dt_next:.3g}", "use an implicit method (method='trbdf2'), a coarser grid, or pass "
+                         f"(cfl × stable_dt) dt = {dt_next:.3g}", "use an implicit method (method='trbdf2'), a coarser grid, or pass "
                          "max_steps=... to run that many steps anyway")
     writer = None
     if checkpoint is not None:  # a resumed run appends to the history it was resumed from

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .backend import namespace_of, to_numpy
+from .validation import real_number
 
 __all__ = ["ScoreModel", "fit_score", "centre_candidates", "ridge_candidates", "DEFAULT_CENTRES", "DEFAULT_RIDGES"]
 
@@ -133,8 +134,8 @@ def ridge_candidates(ridge: float | str | Sequence[float]) -> tuple[float, ...]:
         raise ValueError("ridge is an empty sequence of candidates; pass a number, non-empty candidates or 'cv'")
     out: list[float] = []
     for value in values:
-        value = float(value)
-        if not (math.isfinite(value) and value >= 0):
+        value = real_number(value, "ridge", hint="ridge must be non-negative: a number, candidates or 'cv'")
+        if not value >= 0:
             raise ValueError(f"ridge must be non-negative and finite, got {value!r}")
         if value not in out:
             out.append(value)

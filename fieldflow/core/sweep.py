@@ -121,6 +121,9 @@ def sweep(
         max_workers = integer(max_workers, "max_workers", minimum=1)
     if chunks is not None:
         chunks = integer(chunks, "chunks", minimum=1)
+    if isinstance(params, (str, bytes)) or not hasattr(params, "__iter__"):
+        raise TypeError(f"params must be an iterable of parameter values (a list, an array, a range), got "
+                        f"{shown(params)}")
     params = list(params)
     if not params:
         return []

@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # grids imports this module
 
 __all__ = ["real_number", "integer", "boolean", "one_of", "real_array", "function", "writable_path",
            "check_step_count", "checksum", "validate_density", "as_covariance", "RenormalisedDensityWarning", "SetupWarning",
-           "MASS_TOL", "MAX_STEPS", "MAX_SAVES", "shown"]
+           "MASS_TOL", "MAX_STEPS", "MAX_SAVES", "MAX_DIMENSION", "shown", "grid_of"]
 
 #: steps above which a run is refused before it starts (``evolve(..., max_steps=...)`` lifts the limit): at
 #: ~10 µs per step of the smallest problem, 10⁷ steps are minutes of pure loop overhead, and a count above it
@@ -50,6 +50,9 @@ MAX_STEPS = 10**7
 
 #: snapshots above which a run is refused: each is a host copy of the state
 MAX_SAVES = 10**6
+
+#: largest dimension of a point (a covariance is ``dim × dim``, dense)
+MAX_DIMENSION = 1000
 
 
 class SetupWarning(UserWarning):
@@ -88,7 +91,7 @@ def _scalar(value: Any) -> Any:
 def _number_words(positive: bool, nonnegative: bool, integer: bool, finite: bool,
                   minimum: float | None, maximum: float | None) -> str:
     """What a number must be, in words: "a positive finite number", "an integer ≥ 2", ..."""
-    if integer and minimum == 1 and maximum is None:
+    if integer and minimum == 1:
         positive, minimum = True, None
     words = ["positive"] if positive else ["non-negative"] if nonnegative else []
     if finite and not integer:
@@ -140,7 +143,7 @@ def real_number(value: Any, name: str, *, positive: bool = False, nonnegative: b
     allowed = _number_words(positive, nonnegative, integer, finite, minimum, maximum)
     x = _scalar(value)
     if x is None:
-        if isinstance(value, complex) or np.iscomplexobj(value):
+        if isinstance(value, (complex, np.complexfloating)) or getattr(getattr(value, "dtype", None), "kind", "") == "c":
             hint = hint or "pass a real number (its real part if the imaginary part is round-off)"
         raise _fail(TypeError, name, allowed, value, hint)
     if isinstance(x, numbers.Integral):
@@ -275,6 +278,18 @@ def real_array(value: Any, name: str, *, shape: Sequence[int | None] | None = No
     return arr
 
 
+def grid_of(grid: Any, name: str = "grid", kind: str | None = None) -> "Grid":
+    """``grid`` checked to be a :class:`~fieldflow.core.grids.Grid` (of ``kind`` ``"box"`` or ``"torus"`` if given)."""
+    from .grids import Grid
+
+    build = {"box": "Grid.box(n, extent)", "torus": "Grid.torus(n)", None: "Grid.box(n, extent) or Grid.torus(n)"}
+    if not isinstance(grid, Grid):
+        raise TypeError(f"{name} must be a fieldflow Grid ({build[kind]}), got {shown(grid)}")
+    if kind is not None and grid.kind != kind:
+        raise ValueError(f"{name} must be a {kind} grid ({build[kind]}), got {grid!r}")
+    return grid
+
+
 def writable_path(value: Any, name: str) -> Path:
     """``value`` as a ``Path`` whose folder exists or can be created: ``TypeError`` if it is not a path,
     ``ValueError`` naming the regular file that stands where a folder is needed (or the path if it is a folder)."""
@@ -404,7 +419,7 @@ def as_covariance(cov: Any, dim: int, name: str = "cov") -> np.ndarray:
         If it has NaN/inf entries, the wrong shape, a non-positive variance, or is a matrix that is
         not symmetric or not positive definite.  The message gives what was passed and what to change.
     """
-    dim = integer(dim, "the dimension of a covariance", minimum=1)
+    dim = integer(dim, f"the dimension of {name}", minimum=1, maximum=MAX_DIMENSION)
     try:
         C = np.asarray(to_numpy(cov))
     except ValueError as exc:  # ragged nesting

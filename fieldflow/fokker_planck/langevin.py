@@ -24,7 +24,7 @@ from .._compat import warn_moved
 from ..core.backend import get_namespace, namespace_of, to_numpy
 from ..core.evolve import evolve
 from ..core.problem import Particles, ParticleSystem
-from ..core.validation import as_covariance, integer, real_array, real_number
+from ..core.validation import MAX_DIMENSION, as_covariance, integer, real_array, real_number
 from ..potentials import Potential, check_potential
 
 __all__ = ["Langevin", "simulate", "sample_gaussian"]
@@ -33,8 +33,9 @@ __all__ = ["Langevin", "simulate", "sample_gaussian"]
 def sample_gaussian(n: int, mean: Sequence[float] | float = 0.0, cov: Any = 1.0, dim: int = 1, seed: int | None = 0,
                     backend: str | None = None) -> Any:
     """``n`` samples of ``N(mean, cov)`` as an ``(n, dim)`` array."""
-    n = integer(n, "n", minimum=1, hint="the number of samples")
-    dim = integer(dim, "dim", minimum=1)
+    n = integer(n, "n", minimum=1, maximum=2**31, hint="the number of samples")
+    dim = integer(dim, "dim", minimum=1, maximum=MAX_DIMENSION)
+    seed = None if seed is None else integer(seed, "seed", minimum=0)
     mean = real_array(to_numpy(mean), "mean", ndim=(0, 1), hint=f"a number or a length-{dim} vector")
     if mean.size not in (1, dim):
         raise ValueError(f"mean has {mean.size} entries but dim={dim}; pass a number or a length-{dim} vector")

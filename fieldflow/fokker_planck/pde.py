@@ -55,8 +55,9 @@ def bernoulli(z: Any, xp: Any = np) -> Any:
     with np.errstate(over="ignore"):
         big = safe > 700.0
         val = xp.where(big, safe * xp.exp(-xp.minimum(safe, 700.0)), safe / xp.expm1(xp.minimum(safe, 700.0)))
-    # Taylor series 1 − z/2 + z²/12 near 0
-    return xp.where(small, 1.0 - z / 2 + z * z / 12, val)
+    # Taylor series 1 − z/2 + z²/12 near 0 (evaluated on the small entries only: z² of a huge z overflows)
+    zs = xp.where(small, z, 0.0)
+    return xp.where(small, 1.0 - zs / 2 + zs * zs / 12, val)
 
 
 class FokkerPlanck(PDE):

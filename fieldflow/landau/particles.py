@@ -50,7 +50,7 @@ import numpy as np
 from .._compat import warn_moved
 from ..core.backend import block_rows, namespace_of
 from ..core.evolve import evolve
-from ..core.validation import integer, real_number, validate_density
+from ..core.validation import integer, one_of, real_number, validate_density
 from ..core.finite_volume import wall_ratio
 from ..core.grids import Grid
 from ..core.particle_loop import ParticleRun
@@ -168,9 +168,7 @@ class _LandauParticles(ParticleSystem):
             raise ValueError(f"the Landau equation is implemented in velocity dimension 2 or 3, got {dim}")
         self.dim = dim
         self.gamma, self.C = check_gamma(gamma, bkw_constant(dim) if C is None else C)
-        if method not in _METHODS:
-            raise ValueError(f"method must be 'heun', 'midpoint' or 'euler', got {method!r}")
-        self.method = method
+        self.method = method = one_of(method, "method", tuple(_METHODS))
         self.tol = real_number(tol, "tol", positive=True, hint="the midpoint fixed-point tolerance")
         self.max_iter = integer(max_iter, "max_iter", minimum=1)
         self.default_method = _METHODS[method]

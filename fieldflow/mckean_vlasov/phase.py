@@ -167,8 +167,12 @@ def coupling_ratio(W: Fourier, a: Sequence[float], n: int = 256) -> float:
     """``R(a) = H(q_a)/P(q_a)``: the coupling at which ``q_a ∝ e^{Σ a_k cos kθ}`` ties with the uniform state."""
     if not isinstance(W, Fourier):
         raise TypeError(f"W must be a fieldflow.mckean_vlasov.interactions.Fourier interaction, got {type(W).__name__}")
-    n = integer(n, "n", minimum=8 * (W.max_mode + 1), hint="quadrature nodes")
-    return _Ratio(W, n)(real_array(a, "a", shape=(len(W.modes),), hint="one exponent per mode of W"))
+    n = integer(n, "n", minimum=8 * (W.max_mode + 1), maximum=2**16, hint="quadrature nodes")
+    a = real_array(a, "a", shape=(len(W.modes),), hint="one exponent per mode of W")
+    if not np.max(np.abs(a)) >= 1e-100:
+        raise ValueError(f"a must have an entry of size ≥ 1e-100, got {a.tolist()}: R(a) = H/P is 0/0 to working "
+                         "precision there (its limit a → 0 along a direction d is Σ d_k² / Σ c_k d_k²)")
+    return _Ratio(W, n)(a)
 
 
 def _seeds(M: int) -> np.ndarray:
@@ -241,7 +245,7 @@ def critical_coupling(W: Fourier, n: int | None = None) -> CriticalCoupling:
     if not math.isfinite(K_sharp):
         raise ValueError(f"{W!r} has no positive coefficient c_k (k >= 1): F_K has no phase transition for any K > 0")
     if n is not None:
-        n = integer(n, "n", minimum=8 * (W.max_mode + 1), hint="quadrature nodes; or None to choose them")
+        n = integer(n, "n", minimum=8 * (W.max_mode + 1), maximum=2**16, hint="quadrature nodes; or None to choose them")
     M = len(W.modes)
     ratio = _Ratio(W, n or 128)
     best, a = _minimise(ratio, _seeds(M))

@@ -163,7 +163,7 @@ class _Moments:
 def self_consistency_residual(W: Fourier, K: float, r: Any, n: int | None = None) -> np.ndarray:
     """``r_k − ⟨cos kθ⟩_{a(r)}`` for moments ``r`` of shape ``(..., M)`` (``M = len(W.modes)``)."""
     K = _check(W, K)
-    n = default_resolution(W, K) if n is None else integer(n, "n", minimum=8 * (W.max_mode + 1))
+    n = default_resolution(W, K) if n is None else integer(n, "n", minimum=8 * (W.max_mode + 1), maximum=2**20)
     mom = _Moments(W, n)
     r = real_array(r, "r", hint=f"moments of shape (..., {len(W.modes)})")
     flat = r.reshape(-1, len(W.modes))
@@ -297,7 +297,7 @@ def stationary_states(W: Fourier, K: float, n: int | None = None, tol: float = 1
     """
     K = _check(W, K)
     tol = real_number(tol, "tol", positive=True, hint="the accepted self-consistency residual")
-    n = default_resolution(W, K) if n is None else integer(n, "n", minimum=2, hint="or None to choose it")
+    n = default_resolution(W, K) if n is None else integer(n, "n", minimum=2, maximum=2**20, hint="or None to choose it")
     grid = Grid.torus(n)
     W._check_grid(grid)
     mom = _Moments(W, n)

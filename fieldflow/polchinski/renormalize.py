@@ -103,6 +103,7 @@ def periodic_field_grid(sites: int, n: int, period: float, backend: str | None =
     """A periodic grid ``[−P/2, P/2)^sites`` (``n`` nodes per axis) for a ``V_0`` of period ``P``."""
     sites = _sites(sites)
     period = real_number(period, "period", positive=True, hint="the period P of V_0")
+    n = integer(n, "n", minimum=2, hint="nodes per axis")
     return Grid("torus", (n,) * sites, (-period / 2,) * sites, (period / 2,) * sites,
                 backend or Grid.box(2, 1.0).backend)
 

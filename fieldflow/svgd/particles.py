@@ -120,7 +120,7 @@ class SVGDParticles(ParticleSystem):
         self.V, self.kernel = check_potential(V), kernel
         self.alpha = real_number(alpha, "alpha", positive=True, hint="V0 = α|x|² + β")
         self.beta = real_number(beta, "beta", hint="V0 = α|x|² + β")
-        self.memory_bytes = integer(memory_bytes, "memory_bytes", minimum=1)
+        self.memory_bytes = None if memory_bytes is None else integer(memory_bytes, "memory_bytes", minimum=1)
         self.self_radius = None if self_radius is None else real_number(self_radius, "self_radius", positive=True)
 
     def drift(self, state: Particles, t: float) -> Any:

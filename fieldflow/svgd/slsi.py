@@ -40,7 +40,7 @@ def theorem_rate(alpha: float, beta: float, kernel: Kernel, mass_e_minus_v: floa
     the theorem's class); ``mass_e_minus_v = ∫ e^{−V} dx`` (e.g. ``exp(pde.log_Z)``).
     """
     alpha = real_number(alpha, "alpha", positive=True)
-    beta = real_number(beta, "beta")
+    beta = real_number(beta, "beta", maximum=700.0, hint="e^β must be finite")
     mass_e_minus_v = real_number(mass_e_minus_v, "mass_e_minus_v", positive=True, hint="∫e^(-V) dx")
     C = check_slsi_bounds(kernel).C0
     return float(min(alpha, 1.0) * np.exp(beta) / (C**2 * mass_e_minus_v))

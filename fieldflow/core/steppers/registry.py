@@ -9,6 +9,7 @@ stepper knows (``TypeError`` naming the known ones).
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import warnings
 from typing import Any
@@ -72,7 +73,9 @@ def stepper_class(name: str) -> type[Stepper]:
         raise TypeError(f"method must be a stepper name (one of {sorted(STEPPERS)}) or a Stepper, got "
                         f"{shown(name)}")
     if name not in STEPPERS:
-        raise ValueError(f"unknown method {name!r}; choose one of {sorted(STEPPERS)} or pass a Stepper")
+        close = difflib.get_close_matches(name, STEPPERS, n=1)
+        raise ValueError(f"unknown method {name!r}; " + (f"did you mean {close[0]!r}? " if close else "")
+                         + f"choose one of {sorted(STEPPERS)} or pass a Stepper")
     module, cls = STEPPERS[name]
     return getattr(importlib.import_module(module), cls)
 
