@@ -12,7 +12,6 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .core.backend import to_numpy
 from .core.grids import Grid
 from .core.validation import SetupWarning, as_covariance, function, grid_of, real_array, validate_density
 
@@ -50,7 +49,7 @@ def gaussian(grid: Grid, mean: float | Sequence[float] = 0.0, cov: Any = 1.0) ->
     below half the grid spacing along an axis (a spike of one or two cells, not a resolved Gaussian).
     """
     d = grid_of(grid).dim
-    m = np.atleast_1d(real_array(to_numpy(mean), "mean", ndim=(0, 1), hint=f"pass a number or a length-{d} vector"))
+    m = np.atleast_1d(real_array(mean, "mean", ndim=(0, 1), hint=f"pass a number or a length-{d} vector"))
     if m.size not in (1, d):
         raise ValueError(f"mean must be a number or a length-{d} vector for this {d}D grid, got "
                          f"{np.asarray(mean).tolist()} (shape {np.asarray(mean).shape})")

@@ -138,7 +138,7 @@ class Quadratic(Potential):
     """
 
     def __init__(self, cov: Any = 1.0, mean: float | Sequence[float] = 0.0, dim: int | None = None):
-        mean_arr = np.atleast_1d(real_array(to_numpy(mean), "mean", ndim=(0, 1), hint="pass a number or a vector"))
+        mean_arr = np.atleast_1d(real_array(mean, "mean", ndim=(0, 1), hint="pass a number or a vector"))
         dim = _dimension(dim)
         if dim is None and mean_arr.size == 1 and np.ndim(to_numpy(cov)) == 0:
             self.dim = None  # isotropic: any dimension
@@ -186,7 +186,7 @@ class GaussianMixture(Potential):
     """
 
     def __init__(self, means: Sequence[Sequence[float]] | Sequence[float], cov: Any = 1.0, weights: Sequence[float] | None = None):
-        m = real_array(to_numpy(means), "means", ndim=(1, 2), hint="pass one mean per row (K, d), or K numbers in 1D")
+        m = real_array(means, "means", ndim=(1, 2), hint="pass one mean per row (K, d), or K numbers in 1D")
         if m.ndim == 1:
             m = m[:, None]
         if m.shape[0] == 0 or m.shape[1] == 0:
@@ -196,7 +196,7 @@ class GaussianMixture(Potential):
         self.cov = as_covariance(cov, self.dim)
         self.precision = np.linalg.inv(self.cov)
         w = np.full(len(m), 1.0 / len(m)) if weights is None else \
-            real_array(to_numpy(weights), "weights", shape=(len(m),), positive=True,
+            real_array(weights, "weights", shape=(len(m),), positive=True,
                        hint="pass one positive weight per mean of means")
         self.log_weights = np.log(w / w.sum())
 

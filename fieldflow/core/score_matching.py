@@ -16,14 +16,13 @@ equation.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
 from .backend import namespace_of, to_numpy
-from .validation import real_number
+from .validation import integer, real_number
 
 __all__ = ["ScoreModel", "fit_score", "centre_candidates", "ridge_candidates", "DEFAULT_CENTRES", "DEFAULT_RIDGES"]
 
@@ -124,12 +123,22 @@ def _normal_equations(G: Any, Lp: Any, w: Any) -> tuple[Any, Any]:
     return (rows * xp.repeat(w, d)[:, None]).T @ rows, Lp.T @ w
 
 
+def _rectangular(value: Any) -> bool:
+    """Whether nested lists form an array (ragged nesting is then checked, and refused, as one value)."""
+    try:
+        np.asarray(value)
+    except ValueError:
+        return False
+    return True
+
+
 def ridge_candidates(ridge: float | str | Sequence[float]) -> tuple[float, ...]:
     if isinstance(ridge, str):
         if ridge != "cv":
             raise ValueError(f"ridge must be a non-negative number, a sequence of candidates or 'cv', got {ridge!r}")
         return DEFAULT_RIDGES
-    values = [ridge] if np.ndim(ridge) == 0 else list(ridge)
+    values = [ridge] if not isinstance(ridge, (list, tuple, np.ndarray)) else list(np.ravel(ridge)) \
+        if _rectangular(ridge) else [ridge]
     if not values:
         raise ValueError("ridge is an empty sequence of candidates; pass a number, non-empty candidates or 'cv'")
     out: list[float] = []
@@ -143,14 +152,16 @@ def ridge_candidates(ridge: float | str | Sequence[float]) -> tuple[float, ...]:
 
 
 def centre_candidates(n_centres: int | Sequence[int], n: int) -> tuple[int, ...]:
-    values = [n_centres] if np.ndim(n_centres) == 0 else list(n_centres)
+    values = [n_centres] if not isinstance(n_centres, (list, tuple, np.ndarray)) else list(np.ravel(n_centres)) \
+        if _rectangular(n_centres) else [n_centres]
     if not values:
         raise ValueError("n_centres is an empty sequence of candidates; pass an int or a non-empty sequence")
     out: list[int] = []
     for value in values:
-        if isinstance(value, bool) or not float(value).is_integer() or value < 0:
+        value = integer(value, "n_centres", hint="n_centres must be non-negative integers (one or several candidates)")
+        if value < 0:
             raise ValueError(f"n_centres must be non-negative integers, got {value!r}")
-        m = min(int(value), n)
+        m = min(value, n)
         if m not in out:
             out.append(m)
     return tuple(out)

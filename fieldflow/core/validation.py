@@ -30,7 +30,7 @@ import numbers
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
@@ -53,6 +53,10 @@ MAX_SAVES = 10**6
 
 #: largest dimension of a point (a covariance is ``dim × dim``, dense)
 MAX_DIMENSION = 1000
+
+#: smallest variance a covariance may have: the precision ``1/σ²`` (and its products with squared distances) must
+#: stay finite
+MIN_VARIANCE = 1e-100
 
 
 class SetupWarning(UserWarning):
@@ -241,6 +245,8 @@ def real_array(value: Any, name: str, *, shape: Sequence[int | None] | None = No
         Wrong shape or number of dimensions, NaN/inf entries, entries of the wrong sign.
     """
     try:
+        if xp is np and not isinstance(value, (list, tuple)):
+            value = to_numpy(value)  # a device array to the host
         arr = xp.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nesting
         raise _fail(TypeError, name, "an array of real numbers", value,
@@ -430,14 +436,15 @@ def as_covariance(cov: Any, dim: int, name: str = "cov") -> np.ndarray:
     if not np.all(np.isfinite(C)):
         raise ValueError(f"{name} has NaN or infinite entries: {C.tolist()}; every variance must be finite")
     if C.ndim == 0:
-        if not C > 0:
-            raise ValueError(f"a scalar {name} is the variance σ² of every coordinate and must be positive, got {float(C)}")
+        if not C >= MIN_VARIANCE:
+            raise ValueError(f"a scalar {name} is the variance σ² of every coordinate and must be positive (≥ "
+                             f"{MIN_VARIANCE:g}), got {float(C)}")
         return float(C) * np.eye(dim)
     if C.ndim == 1:
         if C.shape != (dim,):
             raise ValueError(f"a vector {name} holds one variance per coordinate: it needs {dim} entries, got {C.shape[0]}")
-        if np.any(C <= 0):
-            raise ValueError(f"the variances in {name} must be positive, got {C.tolist()}")
+        if np.any(C < MIN_VARIANCE):
+            raise ValueError(f"the variances in {name} must be positive (≥ {MIN_VARIANCE:g}), got {C.tolist()}")
         return np.diag(C)
     if C.shape != (dim, dim):
         raise ValueError(
@@ -452,7 +459,7 @@ def as_covariance(cov: Any, dim: int, name: str = "cov") -> np.ndarray:
         )
     C = 0.5 * (C + C.T)
     eigenvalues = np.linalg.eigvalsh(C)
-    if not eigenvalues[0] > 0:
+    if not eigenvalues[0] >= MIN_VARIANCE:
         raise ValueError(
             f"the covariance matrix {name} must be positive definite, but its eigenvalues are {eigenvalues.tolist()} "
             f"for {C.tolist()}; every direction needs a positive variance"

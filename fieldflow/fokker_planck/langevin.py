@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._compat import warn_moved
-from ..core.backend import get_namespace, namespace_of, to_numpy
+from ..core.backend import get_namespace, namespace_of
 from ..core.evolve import evolve
 from ..core.problem import Particles, ParticleSystem
 from ..core.validation import MAX_DIMENSION, as_covariance, integer, real_array, real_number
@@ -33,10 +33,10 @@ __all__ = ["Langevin", "simulate", "sample_gaussian"]
 def sample_gaussian(n: int, mean: Sequence[float] | float = 0.0, cov: Any = 1.0, dim: int = 1, seed: int | None = 0,
                     backend: str | None = None) -> Any:
     """``n`` samples of ``N(mean, cov)`` as an ``(n, dim)`` array."""
-    n = integer(n, "n", minimum=1, maximum=2**31, hint="the number of samples")
+    n = integer(n, "n", minimum=1, maximum=10**8, hint="the number of samples (draw larger sets in parts)")
     dim = integer(dim, "dim", minimum=1, maximum=MAX_DIMENSION)
     seed = None if seed is None else integer(seed, "seed", minimum=0)
-    mean = real_array(to_numpy(mean), "mean", ndim=(0, 1), hint=f"a number or a length-{dim} vector")
+    mean = real_array(mean, "mean", ndim=(0, 1), hint=f"a number or a length-{dim} vector")
     if mean.size not in (1, dim):
         raise ValueError(f"mean has {mean.size} entries but dim={dim}; pass a number or a length-{dim} vector")
     xp = get_namespace(backend)

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import numpy as np
-
 from ..core.grids import Grid
 from ..core.validation import function, integer, real_number
 from ..potentials import potential_on_grid

@@ -260,8 +260,10 @@ class BlobLandau(_LandauParticles):
             raise ValueError("drop_tol must lie in [0, 1), got 1.0: it would drop every cell")
         self.grid = grid
         h = max(grid.spacing)
-        self.epsilon = h if epsilon is None else real_number(epsilon, "epsilon", positive=True,
-                                                             hint="the blob width (default: the grid spacing)")
+        self.epsilon = h if epsilon is None else real_number(
+            epsilon, "epsilon", minimum=1e-2 * h, maximum=max(grid.lengths),
+            hint=f"the blob width (default: the spacing {h:.3g}); a blob narrower than a hundredth of it sees no "
+            "other particle, one wider than the mesh blurs the whole density")
         self.mesh = grid.points.reshape(-1, grid.dim)
         self._norm = (2 * math.pi * self.epsilon**2) ** (-grid.dim / 2)
         # Local stencil: mesh cells within CUTOFF·ε of a particle (the Gaussian beyond is < e^{−24.5} ≈ 2e−11 of

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..core.backend import get_fft, to_numpy
+from ..core.backend import get_fft
 from ..core.validation import function, integer, real_array, real_number, shown
 from .lattice import Lattice
 
@@ -66,7 +66,7 @@ class FourierOperator:
 
     def __init__(self, lattice: Lattice, symbol: Any, fft: str | None = None, name: str = "operator"):
         _lattice(lattice)
-        symbol = real_array(to_numpy(symbol), f"the {name} symbol", finite=False,
+        symbol = real_array(symbol, f"the {name} symbol", finite=False,
                             hint="the eigenvalues on the full spectrum, shape lattice.shape (or broadcastable)")
         if symbol.shape != lattice.shape:
             symbol = np.broadcast_to(symbol, lattice.shape).copy()

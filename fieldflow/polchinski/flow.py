@@ -351,7 +351,7 @@ def measure_density(V0: FieldPotential, decomposition: CovarianceDecomposition, 
     t = real_number(t, "t", nonnegative=True, hint="the flow time")
     rescaled = boolean(rescaled, "rescaled")
     max_nodes = integer(max_nodes, "max_nodes", minimum=2)
-    phi = real_array(to_numpy(phi), "phi", hint="the points at which to evaluate the density")
+    phi = real_array(phi, "phi", hint="the points at which to evaluate the density")
     c_inf = float(decomposition.symbol(math.inf).ravel()[0])
     c_t = float(decomposition.symbol(t).ravel()[0]) if t > 0 else 0.0
     gamma = float(decomposition.covariance(math.inf, t).full_symbol.ravel()[0]) if t > 0 else c_inf

@@ -113,7 +113,7 @@ def single_site_hamiltonian(V0: Any, variance: float, grid: Grid) -> Any:
 def _dirichlet(grid: Grid, H: Any) -> tuple[np.ndarray, np.ndarray, float]:
     if not isinstance(grid, Grid) or grid.dim != 1 or grid.periodic:
         raise ValueError("the Sturm–Liouville problem is solved on a 1D box grid (Grid.box(n, extent))")
-    H = real_array(to_numpy(H), "H", shape=grid.shape, hint="H on the grid points (single_site_hamiltonian)")
+    H = real_array(H, "H", shape=grid.shape, hint="H on the grid points (single_site_hamiltonian)")
     H = H - H.min()
     h = grid.spacing[0]
     mass = np.exp(-H) * h

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..core.backend import namespace_of, to_numpy
+from ..core.backend import namespace_of
 from ..core.validation import function, real_array, real_number, shown
 from .covariance import FourierOperator
 
@@ -128,10 +128,10 @@ class QuadraticPotential(FieldPotential):
     def __init__(self, Q: Any):
         if isinstance(Q, FourierOperator):
             self.Q = Q
-        elif np.ndim(Q) == 0 and not isinstance(Q, str):
+        elif not isinstance(Q, (list, tuple, np.ndarray)) and np.ndim(Q) == 0:
             self.Q = real_number(Q, "Q", hint="an on-site q, a symmetric matrix or a FourierOperator")
         else:
-            Q = real_array(to_numpy(Q), "Q", hint="a scalar, a symmetric square matrix or a FourierOperator")
+            Q = real_array(Q, "Q", hint="a scalar, a symmetric square matrix or a FourierOperator")
             if Q.ndim != 2 or Q.shape[0] != Q.shape[1] or not np.allclose(Q, Q.T):
                 raise ValueError(f"Q must be a scalar, a symmetric square matrix or a FourierOperator, got shape {Q.shape}")
             self.Q = Q

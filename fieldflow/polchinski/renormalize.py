@@ -72,7 +72,7 @@ def covariance_matrix(covariance: Any, name: str = "covariance") -> np.ndarray:
     if isinstance(covariance, FourierOperator):
         C = covariance.matrix()
     else:
-        C = real_array(to_numpy(covariance), name, finite=False, hint="a scalar variance or a square matrix")
+        C = real_array(covariance, name, finite=False, hint="a scalar variance or a square matrix")
         if C.ndim == 0:
             C = C.reshape(1, 1)
     if C.ndim != 2 or C.shape[0] != C.shape[1]:
@@ -103,7 +103,7 @@ def periodic_field_grid(sites: int, n: int, period: float, backend: str | None =
     """A periodic grid ``[−P/2, P/2)^sites`` (``n`` nodes per axis) for a ``V_0`` of period ``P``."""
     sites = _sites(sites)
     period = real_number(period, "period", positive=True, hint="the period P of V_0")
-    n = integer(n, "n", minimum=2, hint="nodes per axis")
+    n = integer(n, "n", minimum=2, maximum=2**31, hint="nodes per axis")
     return Grid("torus", (n,) * sites, (-period / 2,) * sites, (period / 2,) * sites,
                 backend or Grid.box(2, 1.0).backend)
 

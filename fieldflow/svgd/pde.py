@@ -301,7 +301,8 @@ class SVGDFlow(_DuncanFlow):
         wrap_tol = real_number(wrap_tol, "wrap_tol", positive=True)
         max_padding = real_number(max_padding, "max_padding", positive=True)
         self.kernel = kernel
-        self.jump_limit = real_number(jump_limit, "jump_limit", positive=True)
+        self.jump_limit = real_number(jump_limit, "jump_limit", positive=True, maximum=700.0,
+                                      hint="e^jump_limit must be finite")
         self.kappa = math.expm1(self.jump_limit) / self.jump_limit
         dim = grid.dim
         self.convolution = PaddedFourierMultiplier(
