@@ -87,6 +87,14 @@ def _dimension(dim: Any) -> int | None:
                                             hint="or None for a potential of any dimension")
 
 
+def _is_scalar(cov: Any) -> bool:
+    """Whether ``cov`` is one number (ragged nesting is not: ``as_covariance`` refuses it with its message)."""
+    try:
+        return np.ndim(to_numpy(cov)) == 0
+    except ValueError:
+        return False
+
+
 def _leading_length(cov: Any) -> int:
     """Length of the first axis of ``cov`` (1 for a scalar or for input that ``as_covariance`` will refuse)."""
     try:
@@ -140,7 +148,7 @@ class Quadratic(Potential):
     def __init__(self, cov: Any = 1.0, mean: float | Sequence[float] = 0.0, dim: int | None = None):
         mean_arr = np.atleast_1d(real_array(mean, "mean", ndim=(0, 1), hint="pass a number or a vector"))
         dim = _dimension(dim)
-        if dim is None and mean_arr.size == 1 and np.ndim(to_numpy(cov)) == 0:
+        if dim is None and mean_arr.size == 1 and _is_scalar(cov):
             self.dim = None  # isotropic: any dimension
             self.mean = mean_arr
             self.cov = as_covariance(cov, 1)

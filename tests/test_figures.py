@@ -141,6 +141,30 @@ def test_study_figures_have_labels_outside_legends_and_matching_colour_bars(name
     assert problems == []
 
 
+def _quoted_verdicts() -> dict[str, str]:
+    """``{quantity: verdict}`` of every finding a study page of the docs quotes (``quantity: … → VERDICT``)."""
+    quoted = {}
+    for page in (Path(__file__).resolve().parents[1] / "docs" / "studies").glob("*.rst"):
+        for line in page.read_text(encoding="utf-8").splitlines():
+            match = re.match(r"\s+(.+?): .* vs .+ → (PASS|APPROXIMATE|FAIL)\b", line)
+            if match:
+                quoted[match.group(1)] = match.group(2)
+    return quoted
+
+
+@pytest.mark.parametrize("name", _study_params())
+def test_the_quick_run_reproduces_the_verdicts_the_docs_quote(name, tmp_path_factory):
+    """Every finding of this study that its docs page quotes has the verdict the page states: each finding is a
+    number against an independent reference with a derived tolerance, so the docs' claims are checked by the run,
+    not by hand."""
+    summary, _, _ = _quick_run(name, tmp_path_factory)
+    quoted = _quoted_verdicts()
+    checked = {q: line for q, line in summary.items() if q in quoted}
+    for quantity, line in checked.items():
+        verdict = re.search(r"→ (PASS|APPROXIMATE|FAIL)", line).group(1)
+        assert verdict == quoted[quantity], (quantity, line, quoted[quantity])
+
+
 @pytest.mark.parametrize("name", _study_params())
 def test_study_results_explain_themselves(name, tmp_path_factory):
     summary, _, out = _quick_run(name, tmp_path_factory)

@@ -34,7 +34,7 @@ from .transfer import sample_diagnostics
 from .validation import (MAX_SAVES, boolean, check_step_count, function, integer, real_array, real_number,
                          writable_path)
 
-__all__ = ["evolve", "StructureError", "progress_bar", "step_count"]
+__all__ = ["evolve", "StructureError", "progress_bar", "step_count", "PARTICLE_GROWTH"]
 
 
 class StructureError(RuntimeError):

@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # grids imports this module
 
 __all__ = ["real_number", "integer", "boolean", "one_of", "real_array", "function", "writable_path",
            "check_step_count", "checksum", "validate_density", "as_covariance", "RenormalisedDensityWarning", "SetupWarning",
-           "MASS_TOL", "MAX_STEPS", "MAX_SAVES", "MAX_DIMENSION", "shown", "grid_of"]
+           "MASS_TOL", "MAX_STEPS", "MAX_SAVES", "MAX_DIMENSION", "MIN_VARIANCE", "shown", "grid_of"]
 
 #: steps above which a run is refused before it starts (``evolve(..., max_steps=...)`` lifts the limit): at
 #: ~10 µs per step of the smallest problem, 10⁷ steps are minutes of pure loop overhead, and a count above it
@@ -437,14 +437,15 @@ def as_covariance(cov: Any, dim: int, name: str = "cov") -> np.ndarray:
         raise ValueError(f"{name} has NaN or infinite entries: {C.tolist()}; every variance must be finite")
     if C.ndim == 0:
         if not C >= MIN_VARIANCE:
-            raise ValueError(f"a scalar {name} is the variance σ² of every coordinate and must be positive (≥ "
-                             f"{MIN_VARIANCE:g}), got {float(C)}")
+            raise ValueError(f"a scalar {name} is the variance σ² of every coordinate and must be positive, got "
+                             f"{float(C)}; pass a variance ≥ {MIN_VARIANCE:g}")
         return float(C) * np.eye(dim)
     if C.ndim == 1:
         if C.shape != (dim,):
             raise ValueError(f"a vector {name} holds one variance per coordinate: it needs {dim} entries, got {C.shape[0]}")
         if np.any(C < MIN_VARIANCE):
-            raise ValueError(f"the variances in {name} must be positive (≥ {MIN_VARIANCE:g}), got {C.tolist()}")
+            raise ValueError(f"the variances in {name} must be positive, got {C.tolist()}; pass variances ≥ "
+                             f"{MIN_VARIANCE:g}")
         return np.diag(C)
     if C.shape != (dim, dim):
         raise ValueError(

@@ -100,7 +100,7 @@ def phi4(g: float, nu: float) -> SitePotential:
 def sine_gordon(z: float, beta: float) -> SitePotential:
     """The sine-Gordon potential ``v(s) = z cos(β s)``, periodic with period ``2π/β``."""
     z = real_number(z, "z", hint="the amplitude of z cos(β s)")
-    beta = real_number(beta, "beta", positive=True, hint="the frequency of z cos(β s)")
+    beta = real_number(beta, "beta", minimum=1e-100, hint="the frequency of z cos(β s), positive (period 2π/β)")
 
     def site(s):
         return z * namespace_of(s).cos(beta * s)
