@@ -90,7 +90,7 @@ def test_default_is_the_implicit_method():
 def test_implicit_bkw_keeps_order_two_and_the_explicit_errors():
     """n = 20, 30, 40 on [−6, 6]²: fitted order in (1.7, 2.6) as for SSPRK3, whose errors on the same ladder are
     0.01379, 0.005671, 0.003414 (t = 0.5 → 1): the implicit errors match them to 1% (its time error at rtol 1e-5
-    is below the spatial error), in 6–11 steps instead of 300–500.  Mass and momentum to 1e-12, entropy monotone."""
+    is below the spatial error), in 12–24 steps instead of 300–500.  Mass and momentum to 1e-12, entropy monotone."""
     explicit = [0.01379153075195575, 0.005671460002417739, 0.0034135676454973615]
     hs, errors = [], []
     for n, reference in zip((20, 30, 40), explicit):

@@ -36,7 +36,7 @@ linear invariant of the semi-discrete scheme — mass exactly, momentum and ener
 to the Newton residual, and every iterate is positive.  The Newton systems are solved by GMRES with the exact
 :meth:`Landau.jvp` and :meth:`Landau.preconditioner`, the inverse of the local (stiff) part of the Jacobian.
 The explicit ``"ssprk3"`` is limited by :meth:`Landau.stable_dt`, set by the tails of the box, where the log
-form weighs neighbours by ``f_k/f_{k+1} ≈ e^{|v|h}`` (1e-5 for BKW data on ``Grid.box(36, 9.0)``, 1e-27 on ``Grid.box(4, 12.0)``).
+form weighs neighbours by ``f_k/f_{k+1} ≈ e^{|v|h}`` (1e-5 for BKW data on ``Grid.box(36, 9.0)``, 1e-10 for a Gaussian on ``Grid.box(4, 12.0)``).
 
 Second order in ``h`` (forward and backward errors cancel).  The self-interaction ``j = i`` drops out
 (``g_i − g_i = 0``), so ``A(0)`` is never used: for the Coulomb case ``γ = −3`` the kernel's ``|z|^{−1}``
@@ -272,7 +272,7 @@ class Landau(PDE):
         """The local part ``T`` of ``∂ rhs/∂f``: every term that does not pass through a convolution.
 
         The variation of ``U^σ_a = f R^σ_a`` through the prefactor and through ``g^σ = D^σ log f``; a sparse matrix
-        on the offsets ``0``, ``±e_a`` and ``±(e_b − e_a)`` (:meth:`_scaled_local_coefficients` gives ``D^{-1}TD``).
+        on the offsets ``0``, ``±e_a`` and ``±(e_b − e_a)`` (``_scaled_local_coefficients`` gives ``D^{-1}TD``).
         ``T_{k,k±e_a}`` carries the neighbour ratio ``f_k/f_{k±e_a} ≈ e^{|v|h}`` of the Maxwellian tails.  The rest of
         the Jacobian (the variations of ``A*f`` and ``A*(f g)``) is dense; in a tail row it carries the same ratio,
         but it is smooth in the column index, so GMRES preconditioned by ``(I − cT)^{-1}`` resolves it in a few

@@ -29,10 +29,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..core.evolve import StructureError, evolve
 from ..core.metrics import loglog_slope
+from ..core.problem import Particles
 from ..landau.bimaxwellian import anisotropy_rate, closure_relaxation
 from ..landau.collision import BKW
-from ..landau.jko import JKOLandau
+from ..landau.jko import JKOLandau, entropy_increases
 from ..landau.particles import ScoreLandau
 from ..plotting import pyplot, save_figure
 
@@ -99,9 +101,9 @@ def score_run(v0: np.ndarray, log_f0: np.ndarray, C: float, t_end: float, dt: fl
     every = dt if save_every is None else save_every
     wall = time.perf_counter()
     try:
-        run = ScoreLandau(d, gamma, C=C).run(v0, log_f0, t_end, dt, weights=w,
-                                               save_times=np.arange(every, t_end, every))
-    except (ValueError, FloatingPointError) as exc:
+        run = evolve(ScoreLandau(d, gamma, C=C), Particles(v0, w, {"log_f": log_f0}), t_end, dt=dt,
+                     save_times=np.arange(every, t_end, every))
+    except (ValueError, FloatingPointError, StructureError) as exc:
         return {"status": f"refused/failed: {str(exc).split(';')[0]}"}
     m4 = np.array([float(np.sum(w * np.sum(s * s, axis=1) ** 2)) for s in run.states])
     return {"status": "ok", "t": run.times, "fourth_moment": m4, "entropy": run["entropy"],
@@ -114,8 +116,12 @@ def jko_run(v0: np.ndarray, log_f0: np.ndarray, C: float, t_end: float, dt: floa
     """Run :class:`~fieldflow.landau.jko.JKOLandau` (``options`` to its constructor) and return its series."""
     n, d = v0.shape
     wall = time.perf_counter()
-    traj = JKOLandau(d, gamma, C=C, **options).run(v0, log_f0, t_end, dt, save_every=save_every)
-    status = "ok" if not traj.info["entropy_increases"] else "entropy increased"
+    try:
+        traj = evolve(JKOLandau(d, gamma, C=C, **options), Particles(v0, extras={"log_f": log_f0}), t_end, dt=dt,
+                      save_every=save_every)
+    except StructureError as exc:  # the loop stops a run whose entropy rises (or whose moments drift)
+        traj = exc.trajectory
+    status = "ok" if traj.info["status"] == "done" and not entropy_increases(traj) else "entropy increased"
     return {"status": status, "t": traj["t"], "fourth_moment": traj["fourth_moment"], "entropy": traj["entropy"],
             "energy": traj["energy"], "momentum": traj["momentum"], "iterations": traj["iterations"][1:],
             "seconds_per_step": (time.perf_counter() - wall) / traj.info["steps"], "trajectory": traj,

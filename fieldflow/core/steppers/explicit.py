@@ -19,9 +19,9 @@ class SSPRK3(Stepper):
 
     Before the first step the run's length is projected from the step it will take — the stability limit
     ``cfl · stable_dt`` at the initial state (adaptive) or the given ``dt`` (fixed) — and a run of more than
-    ``max_explicit_steps`` steps (default :data:`MAX_EXPLICIT_STEPS`, 10⁷) stops at once with a
-    ``ValueError`` naming the limit and an implicit method: a stiff problem (e.g. a log-form scheme on a
-    large box, whose tails set the limit) would otherwise run for days with no warning.
+    ``max_explicit_steps`` steps (default :data:`~fieldflow.core.steppers.explicit.MAX_EXPLICIT_STEPS`, 10⁷)
+    stops at once with a ``ValueError`` naming the limit and an implicit method: a stiff problem (e.g. a
+    log-form scheme on a large box, whose tails set the limit) would otherwise run for days with no warning.
     """
 
     name = "ssprk3"
