@@ -250,6 +250,29 @@ def test_structure_of_a_run():
     assert traj.extras["log_f"][-1].shape == (160,) and np.array_equal(traj.extras["log_f"][0], logf)
 
 
+def test_a_resumed_run_is_the_uninterrupted_run(tmp_path):
+    """The loop checkpoints the particles, their weights and the transported ``log f`` (an extra): a run stopped at its
+    first save time and resumed ends bit for bit where the uninterrupted one ends (random batches: the partition of
+    each step is drawn from ``(seed, t)``)."""
+    exact = BKW(2, C=0.25)
+    v, logf = bkw_particles(exact, 40, 0.0)
+    w = np.linspace(1.0, 2.0, 40)
+    state0 = ff.Particles(v, w / w.sum(), {"log_f": logf})
+    method = JKOLandau(2, 0.0, C=0.25, n_centres=8, ridge=1.0, batch_size=10, seed=4)
+    full = ff.evolve(method, state0, 1.0, dt=0.25, save_every=0.5)
+
+    def interrupt(t, state):
+        raise KeyboardInterrupt
+
+    path = tmp_path / "jko.npz"
+    part = ff.evolve(method, state0, 1.0, dt=0.25, save_every=0.5, callback=interrupt, checkpoint=path)
+    assert part.info["status"] == "interrupted" and part.info["steps"] == 2
+    rest = ff.evolve(method, state0, 1.0, dt=0.25, save_every=0.5, checkpoint=path, resume=True)
+    np.testing.assert_array_equal(rest.final, full.final)
+    np.testing.assert_array_equal(rest.extras["log_f"][-1], full.extras["log_f"][-1])
+    np.testing.assert_array_equal(rest["entropy"], full["entropy"])
+
+
 def test_the_deprecated_run_is_evolve():
     """``JKOLandau.run`` warns and returns ``ff.evolve``'s trajectory bit for bit, with ``info["entropy_increases"]``."""
     exact = BKW(2, C=0.25)

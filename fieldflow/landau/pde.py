@@ -170,11 +170,14 @@ class Landau(PDE):
         """``Σ_b M_ab x_b`` for a symmetric matrix field stored by components."""
         return sum(Kf[self._component[a][b]] * x for b, x in enumerate(vectors))
 
-    def _linearisation(self, f: Any) -> "_State":
+    def _linearisation(self, f: Any, fresh: bool = False) -> "_State":
         """``A*f`` and per pattern ``g^σ``, ``R^σ = (A*f) g^σ − A*(f g^σ)`` (``U^σ = f R^σ``) and the neighbour
-        ratios ``q^σ_b = f_k/f_{k+σe_b} = exp(−σ h_b g^σ_b)``; cached for the repeated calls of one Newton
-        iteration (the same array object)."""
-        if self._cache is not None and self._cache[0] is f:
+        ratios ``q^σ_b = f_k/f_{k+σe_b} = exp(−σ h_b g^σ_b)``.
+
+        Kept for the repeated calls at one state (the ``jvp`` products, the preconditioner and ``stable_dt`` after
+        ``rhs`` of the same array object); ``fresh`` recomputes it (``rhs`` always does, so that an array changed
+        in place is never answered from the cache)."""
+        if not fresh and self._cache is not None and self._cache[0] is f:
             return self._cache[1]
         xp, d = self.grid.xp, self.grid.dim
         conv = self.conv
@@ -304,7 +307,7 @@ class Landau(PDE):
     def face_fluxes(self, f: Any) -> list[Any]:
         """Fluxes ``J`` on the interior faces of each axis (``∂t f_k = Σ_a (J_{k+½} − J_{k−½})/h_a``)."""
         d = self.grid.dim
-        state = self._linearisation(f)
+        state = self._linearisation(f, fresh=True)
         return [0.5 * (f[lower_cells(a, d)] * state.R[1][a][lower_cells(a, d)]
                        + f[upper_cells(a, d)] * state.R[-1][a][upper_cells(a, d)]) for a in range(d)]
 

@@ -45,6 +45,7 @@ import numpy as np
 
 from ..linalg import as_operator, gmres, preconditioning, resolve_method
 from ..problem import PDE
+from .base import StepResult
 from .implicit import TRBDF2
 
 __all__ = ["PositiveTRBDF2", "LogNewton"]
@@ -66,9 +67,10 @@ class LogNewton:
     max_log_step : float
         Largest change of ``log ρ`` per cell and iteration (``ρ`` changes by at most ``e^{±max_log_step}``).
     refresh_after : int
-        The preconditioner is built once and kept (frozen coefficients) while GMRES converges in at most this
-        many iterations and Newton's residual at least halves per iteration; otherwise, or when ``c``
-        changes, it is rebuilt at the current iterate.
+        The preconditioner is built at the first Newton iteration after :meth:`forget` (called by
+        :class:`PositiveTRBDF2` at the start of every step) and kept (frozen coefficients) while ``c`` stays the
+        same, GMRES converges in at most this many iterations and Newton's residual at least halves per
+        iteration; otherwise it is rebuilt at the current iterate.
     preconditioner : str
         Method of :func:`~fieldflow.core.linalg.approximate_inverse` for the equation's preconditioner
         (``"auto"``: LU on NumPy in 1D/2D, ILU in 3D — a 3D stencil's LU fills in like ``n^{4/3}``, measured
@@ -107,11 +109,16 @@ class LogNewton:
             return as_operator(self.pde.preconditioner(rho, c, t))
 
     def _frozen_inverse(self, rho: Any, c: float, t: float, fresh: bool) -> Any:
-        """``M`` frozen at the state it was last built at: rebuilt when ``c`` changed or ``fresh`` (GMRES slowed down)."""
+        """``M`` frozen at the state it was last built at: rebuilt when ``c`` changed or ``fresh``."""
         if fresh or self._frozen is None or self._frozen[0] != c:
             self._frozen = (c, self._inverse(rho, c, t))
             self.builds += 1
         return self._frozen[1]
+
+    def forget(self) -> None:
+        """Drop the frozen preconditioner (the next solve builds one): a step then depends only on its state, time
+        and size, so a resumed run repeats the uninterrupted one bit for bit."""
+        self._frozen = None
 
     def filter(self, v: Any, rho: Any, c: float, t: float) -> Any:
         """``M v`` (identity without a preconditioner): TR-BDF2's filter of its error estimate."""
@@ -173,6 +180,11 @@ class PositiveTRBDF2(TRBDF2):
                  atol: float = 1e-8, **options: Any):
         super().__init__(pde, dt, adaptive, rtol=rtol, atol=atol)
         self.solver = LogNewton(pde, **options)
+
+    def step(self, state: Any, t: float, dt_max: float) -> StepResult:
+        """One TR-BDF2 step; both stages and the error filter share a preconditioner built at its start."""
+        self.solver.forget()
+        return super().step(state, t, dt_max)
 
     def initial_dt(self, state: Any, t: float, t_end: float) -> float:
         xp = self.pde.grid.xp
