@@ -50,7 +50,7 @@ from scipy.optimize import brentq
 from .interactions import Fourier
 from .self_consistency import SelfConsistency
 
-__all__ = ["Branch", "SpecialPoint", "BifurcationDiagram", "bifurcation_diagram", "resolution"]
+__all__ = ["Branch", "SpecialPoint", "BifurcationDiagram", "bifurcation_diagram", "resolution", "spectral_fold"]
 
 #: corrected points satisfy max|f| below this
 _TOL = 1e-14
@@ -678,6 +678,7 @@ def bifurcation_diagram(W: Any, K_range: tuple[float, float], *, n: int | None =
             for sign in (1.0, -1.0):
                 traces.append(tracer.trace(y, sign * t, "seed"))
             drain()
+    traces = [tr for tr in traces if len(tr["points"]) > 1]  # a start whose first step never converged
     curves = [tr["points"] for tr in traces]
     branches = [_branch(system, tr["points"], tr["start"], tr["end"], modes, count, spectra) for tr in traces]
     bif_K = [p.K for p in tracer.special if p.mode is not None]
@@ -687,3 +688,48 @@ def bifurcation_diagram(W: Any, K_range: tuple[float, float], *, n: int | None =
     K_c, kind = _critical(system, curves, tracer.special, K0)
     return BifurcationDiagram(W=W, K_range=(K0, K1), branches=[uniform] + branches, folds=folds,
                               bifurcations=bifurcations, K_c=K_c, kind=kind, n=n)
+
+
+def spectral_fold(W: Fourier, fold: SpecialPoint, width: float = 0.02, modes: int = 32,
+                  n: int | None = None) -> tuple[float, np.ndarray]:
+    """The fold located independently: where the leading non-zero eigenvalue of ``L_q`` crosses 0 along the branch.
+
+    The branch through ``fold`` is parameterised by ``x_1`` (regular through a fold in ``K``): at fixed
+    ``x_1`` the other moments and ``K`` solve the self-consistency equations
+    (:func:`~fieldflow.mckean_vlasov.self_consistency_residual`, by ``scipy.optimize.fsolve``); the leading
+    eigenvalue of ``L_q`` other than the zero mode (:func:`~fieldflow.mckean_vlasov.linearized_spectrum`)
+    is a smooth function of ``x_1`` that changes sign at the fold, whose root in
+    ``[x_1 − width, x_1 + width]`` Brent's method finds.  Neither the bordered system nor its
+    derivatives enter.
+
+    Returns
+    -------
+    (K, moments)
+    """
+    from scipy.optimize import fsolve
+
+    from ..core.grids import Grid
+    from .linearized import linearized_spectrum
+    from .stationary import self_consistency_residual
+
+    n = int(n or resolution(W, fold.K))
+    theta = np.asarray(Grid.torus(n).axes[0])
+    guess = np.append(fold.moments[1:], fold.K)
+
+    def branch(x1: float) -> np.ndarray:
+        rest = fsolve(lambda v: self_consistency_residual(W, v[-1], np.append(x1, v[:-1]), n=n), guess,
+                      xtol=1e-12)
+        return np.append(x1, rest)
+
+    def top(x1: float) -> float:
+        y = branch(x1)
+        e = 2 * y[-1] * sum(W.coefficient(k) * xk * np.cos(k * theta) for k, xk in zip(W.modes, y[:-1]))
+        q = np.exp(e - e.max())
+        q /= q.sum() * 2 * np.pi / n
+        sp = linearized_spectrum(W, y[-1], q, modes=modes, count=4, vectors=False)
+        return float(np.delete(sp.eigenvalues, sp.zero_mode)[0])
+
+    x1 = float(fold.moments[0])
+    root = brentq(top, x1 - width, x1 + width, xtol=1e-14, rtol=1e-15)
+    y = branch(root)
+    return float(y[-1]), y[:-1]
