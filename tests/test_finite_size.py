@@ -21,8 +21,8 @@ from fieldflow.mckean_vlasov import critical_coupling, free_energy_minimizer, st
 from fieldflow.mckean_vlasov import particles
 from fieldflow.mckean_vlasov.finite_size import (_residences, critical_order_parameter, critical_quartic_coefficient,
                                                  default_time_step, euler_maruyama_coupling, hysteresis_loops, k_ramp,
-                                                 order_parameter_band, order_parameter_scaling, sample_state,
-                                                 subcritical_order_parameter, switching_times)
+                                                 mean_order_parameter, order_parameter_band, order_parameter_scaling, sample_state,
+                                                 subcritical_order_parameter, switching_times, unrelaxed)
 from fieldflow.mckean_vlasov.interactions import kuramoto, kuramoto_daido
 
 
@@ -130,6 +130,10 @@ def test_bad_input():
         k_ramp(np.cos, [0.9], 10)
     with pytest.raises(ValueError, match="replicas"):
         order_parameter_scaling(W, 1.0, [10, 20], replicas=1)
+    with pytest.raises(ValueError, match="different"):
+        order_parameter_scaling(W, 1.0, [10, 10])
+    with pytest.raises(ValueError, match="initial"):
+        mean_order_parameter(W, 1.0, 10, initial="hot")
     with pytest.raises(ValueError, match="thresholds"):
         switching_times(W, 0.94, [10], 0.5, 0.2)
     with pytest.raises(ValueError, match="K_range"):
@@ -139,24 +143,27 @@ def test_bad_input():
 # ---------------------------------------------------------------------------- slow: the physics
 
 
-def _in_bands(W, ramp):
-    """Per segment: inside the 3-sd band of a stable state, and whether it is a jump segment."""
-    out = []
-    for K, r, drift in zip(ramp.K, ramp.r1, ramp.drift[:, 0]):
-        bands = [order_parameter_band(W, K, s.moments, ramp.N) for s in stationary_states(W, K) if s.stable]
-        out.append((any(abs(r - m) <= h for m, h in bands), abs(drift) > max(h / 3 for _, h in bands)))
-    return out
-
-
 @pytest.mark.slow
 def test_hysteresis_loop_of_the_discontinuous_transition_lies_in_the_bands():
+    """Every segment average lies in the ±3-sd band of a stable mean-field state, unless the derived passage
+    time (fold ghost, escape from the unstable uniform state) had not elapsed or the system switched
+    within the window."""
+    from fieldflow.mckean_vlasov import bifurcation_diagram
+
     W = kuramoto_daido(0.8)  # fold 0.9310, K_c 0.9418, K_# = 1
+    folds = bifurcation_diagram(W, (0.86, 1.06), spectra=False).folds
     loops = hysteresis_loops(W, (0.86, 1.06), [1000], n_K=16, t_segment=20.0, seed=7)
     up, down = loops[1000]
+    inside = 0
     for ramp in (up, down):
-        flags = _in_bands(W, ramp)
-        assert sum(jump for _, jump in flags) <= 2
-        assert all(ok for ok, jump in flags if not jump)
+        late = unrelaxed(W, ramp, folds)
+        for K, r, drift, slow in zip(ramp.K, ramp.r1, ramp.drift[:, 0], late):
+            bands = [order_parameter_band(W, K, s.moments, ramp.N) for s in stationary_states(W, K) if s.stable]
+            ok = any(abs(r - m) <= h for m, h in bands)
+            switching = abs(drift) > max(h / 3 for _, h in bands)
+            assert ok or slow or switching, (K, r, bands)
+            inside += ok
+    assert inside >= 26  # of 32
     # hysteresis: the up-ramp orders at a larger K than the one at which the down-ramp disorders
     K_up = up.K[np.argmax(up.r1 > 0.35)]
     K_down = down.K[np.argmax(down.r1 < 0.35)]
@@ -166,7 +173,7 @@ def test_hysteresis_loop_of_the_discontinuous_transition_lies_in_the_bands():
 @pytest.mark.slow
 def test_finite_size_exponents_at_and_below_the_continuous_transition():
     W = kuramoto_daido(0.25)
-    at = order_parameter_scaling(W, 1.0, [100, 400, 1600], t_end=800.0, burn_in=100.0, replicas=4, seed=1)
+    at = order_parameter_scaling(W, 1.0, [100, 400, 1600], t_end=600.0, burn_in=100.0, replicas=4, seed=1)
     assert at.exponent_error < 0.05
     assert abs(at.exponent + 0.25) < 3 * at.exponent_error + 0.03, (at.exponent, at.exponent_error)
     np.testing.assert_allclose(at.mean, critical_order_parameter(W, at.N), rtol=0.15)
@@ -176,28 +183,30 @@ def test_finite_size_exponents_at_and_below_the_continuous_transition():
 
 @pytest.mark.slow
 def test_euler_maruyama_coupling_removes_the_shift_of_the_critical_point():
-    """At K_c = 1, N = 1000: the corrected runs at dt = 0.05 and 0.02 agree; uncorrected dt = 0.05 is lower
-    (its critical point is at 1 + dt/4, so K = 1 is subcritical for it)."""
-    W, N, dt = kuramoto_daido(0.25), 1000, 0.05
-    corrected = order_parameter_scaling(W, 1.0, [N, N + 1], t_end=600.0, burn_in=100.0, replicas=4, dt=dt, seed=3)
-    fine = order_parameter_scaling(W, 1.0, [N, N + 1], t_end=600.0, burn_in=100.0, replicas=4, dt=0.02, seed=4)
+    """At K_c = 1, N = 400, dt = 0.2: uncorrected, the scheme's critical point is 1 + dt/4 = 1.05, so K = 1 is
+    subcritical for it (√N·0.05 = 1) and ⟨|Z_1|⟩ is far too low; at euler_maruyama_coupling it is
+    significantly higher and at least twice closer to the fine-step (dt = 0.05) value.  (What remains is
+    the O(dt) change of the quartic coefficient, which the linear correction does not touch.)"""
+    W, N = kuramoto_daido(0.25), 400
+    options = dict(t_end=600.0, burn_in=100.0, replicas=6)
+    c, ce = mean_order_parameter(W, 1.0, N, dt=0.2, seed=3, **options)
+    f, fe = mean_order_parameter(W, 1.0, N, dt=0.05, seed=4, **options)
     means = []
-    for j in range(4):
+    for j in range(6):
         theta0 = sample_state(W, 1.0, N, seed=50 + j, ordered=False)
-        times, states = particles.simulate(W, 1.0, theta0, 600.0, dt, seed=60 + j, save_times=np.arange(100.0, 600.0, 0.5))
+        _, states = particles.simulate(W, 1.0, theta0, 600.0, 0.2, seed=60 + j, save_times=np.arange(100.0, 600.0, 0.5))
         means.append(np.mean([abs(np.mean(np.exp(1j * s))) for s in states]))
-    plain, plain_err = np.mean(means), np.std(means, ddof=1) / 2
-    c, ce = corrected.mean.mean(), corrected.error.max()
-    f, fe = fine.mean.mean(), fine.error.max()
-    assert abs(c - f) < 3 * math.hypot(ce, fe)
-    assert plain < c - 3 * math.hypot(ce, plain_err)
+    plain, plain_err = np.mean(means), np.std(means, ddof=1) / math.sqrt(6)
+    assert plain < c - 5 * math.hypot(ce, plain_err)
+    assert abs(c - f) < 0.5 * abs(plain - f)
 
 
 @pytest.mark.slow
 def test_switching_times_grow_with_N_at_the_discontinuous_K_c():
     W = kuramoto_daido(0.8)
     c = critical_coupling(W)
-    sw = switching_times(W, c.K_c, [300, 700], 0.21, 0.43, t_end=3000.0, dt=0.05, seed=5)
+    sw = switching_times(W, c.K_c, [300, 900], 0.21, 0.43, t_end=6000.0, dt=0.05, seed=5)
     geometric = np.sqrt(sw.uniform * sw.ordered)
     assert np.all(sw.switches >= 6)
+    # Arrhenius: e^{2·600·ΔF‡} = e^{1.33} = 3.8 (ΔF‡ = 1.107e-3); residence times of ≥ 6 switches are within ±40 %
     assert geometric[1] > 1.5 * geometric[0]

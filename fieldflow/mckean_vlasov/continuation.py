@@ -172,8 +172,10 @@ class BifurcationDiagram:
         Critical coupling from the free energies along the branches: the least ``K`` at which some
         stationary state has ``F < F(uniform)`` (a tie located by Newton's method on
         ``f = 0, ΔF = 0``, a fold, or a bifurcation point of the uniform state); NaN if none in range.
-    kind : {"continuous", "discontinuous", ""}
-        ``"continuous"`` when ``K_c`` is a bifurcation point of the uniform state.
+    kind : {"continuous", "discontinuous", "below range", ""}
+        ``"continuous"`` when ``K_c`` is a bifurcation point of the uniform state; ``"below range"`` when a
+        branch already has ``F < F(uniform)`` at ``K0`` (then ``K_c = K0`` is only an upper bound); ``""``
+        with ``K_c = NaN`` when no state beats the uniform one in the range.
     n : int
         Quadrature nodes.
     """

@@ -10,7 +10,9 @@ the law of the moments is ``≈ exp(−2N ΔF̃_K(Z))`` with the constrained fre
   ``|Z_1|`` has mean ``r_1(q)`` and standard deviation ``σ_N ∝ N^{-1/2}``; at the uniform state ``|Z_1|``
   is Rayleigh, mean ``√(π/2) σ_N`` and standard deviation ``√(2 − π/2) σ_N``.  A time average has the same
   mean and a smaller spread, so a ramp's ``⟨|Z_1|⟩`` lies in ``mean ± 3·sd`` of a stable branch
-  (:func:`order_parameter_band`).
+  (:func:`order_parameter_band`) — once it has relaxed: a segment that starts beyond a fold needs the
+  passage time through its ghost (:func:`ghost_passage_time`), one that starts at an unstable uniform
+  state the escape time (:func:`escape_time`), both of which diverge at the transition.
 * **Finite-size scaling at a continuous transition** (critical mode ``k``, ``K_c = 1/c_k``).  Expanding
   ``Λ(a) = log⟨e^{a_1 cos θ + a_2 cos 2θ}⟩_{unif} = (a_1² + a_2²)/4 + a_1²a_2/8 − a_1⁴/64 + …`` and
   taking the Legendre transform (``I(r) = |r|² − T(2r) + |∇T(2r)|² − Q_4(2r)``, ``T, Q_4`` the cubic
@@ -52,7 +54,7 @@ from . import particles
 from .interactions import Fourier
 
 __all__ = ["euler_maruyama_coupling", "default_time_step", "KRamp", "k_ramp", "hysteresis_loops", "critical_quartic_coefficient", "critical_order_parameter",
-           "subcritical_order_parameter", "order_parameter_band", "OrderParameterScaling", "order_parameter_scaling",
+           "subcritical_order_parameter", "order_parameter_band", "ghost_passage_time", "escape_time", "unrelaxed", "OrderParameterScaling", "mean_order_parameter", "order_parameter_scaling",
            "SwitchingTimes", "switching_times", "sample_state"]
 
 
@@ -337,6 +339,77 @@ def order_parameter_band(W: Fourier, K: float, moments: Sequence[float], N: int,
     return abs(float(moments[0])), width * sigma
 
 
+def ghost_passage_time(W: Fourier, fold: Any, K: float, modes: int = 32) -> float:
+    """Time to pass the ghost of the saddle-node ``fold`` at a coupling ``K`` beyond it (0 on the other side).
+
+    Near a fold the dynamics on the centre manifold is ``ẋ = μ − c x²`` with ``μ ∝ K − K_f``: where the
+    branch exists the stable state has the eigenvalue ``λ = −2√(cμ)``; beyond the fold the passage through
+    the bottleneck takes ``π/√(c|μ|)``.  Eliminating ``c`` gives ``T(K) = 2π/|λ(2K_f − K)|``, ``λ`` the leading
+    non-zero eigenvalue of ``L_q`` at the stable state of the mirrored coupling (found by
+    :func:`~fieldflow.mckean_vlasov.stationary_states`, the one nearest the fold).  ``fold`` is a
+    :class:`~fieldflow.mckean_vlasov.continuation.SpecialPoint`.
+    """
+    from .linearized import linearized_spectrum
+    from .stationary import stationary_states
+
+    mirrored = 2 * fold.K - K
+    states = [s for s in stationary_states(W, mirrored) if s.stable and not s.uniform] if mirrored > 0 else []
+    if not states:
+        return 0.0  # K is on the side where the branch exists
+    near = min(states, key=lambda s: float(np.max(np.abs(np.asarray(s.moments) - fold.moments))))
+    if np.max(np.abs(np.asarray(near.moments) - fold.moments)) > 0.3:
+        return 0.0
+    sp = linearized_spectrum(W, mirrored, near, modes=modes, count=4, vectors=False)
+    return 2 * math.pi / abs(float(np.delete(sp.eigenvalues, sp.zero_mode)[0]))
+
+
+def escape_time(W: Fourier, K: float, N: int, target: float) -> float:
+    """Time for ``|Z_k|`` of ``N`` oscillators to grow from the uniform state's ``1/√(2N)`` to ``target`` (``K c_k > 1``).
+
+    The uniform state's mode ``k`` grows at ``λ = k²(K c_k − 1)/2`` (``k`` the critical mode), so
+    ``log(target √(2N))/λ``; ``inf`` when the uniform state is stable.
+    """
+    k = _critical_mode(W)
+    rate = k * k * (K * W.coefficient(k) - 1) / 2
+    return math.log(max(target * math.sqrt(2 * N), 1.0)) / rate if rate > 0 else math.inf
+
+
+def unrelaxed(W: Fourier, ramp: KRamp, folds: Sequence[Any] = ()) -> np.ndarray:
+    """Segments of ``ramp`` that, by the derived passage times, may not have relaxed when their window starts.
+
+    A ramp that has crossed into the region beyond a fold (where its branch is gone) or above
+    ``K_# = 1/c_k`` (where the uniform state is unstable) at segment ``j₀`` — entered from outside, not
+    started in it — has spent ``(j − j₀) t_segment + (t_segment − average)``
+    there when the window of segment ``j`` starts; the segment is flagged when that is less than
+    :func:`ghost_passage_time` (folds) or :func:`escape_time` (towards the stable state of largest ``|Z_1|``).
+    """
+    from .stationary import stationary_states
+
+    lead = ramp.t_segment - ramp.average
+    flags = np.zeros(ramp.K.size, dtype=bool)
+    k = _critical_mode(W)
+    tests = [lambda K, f=f: ghost_passage_time(W, f, K) for f in folds]
+
+    def escape(K: float) -> float:
+        if K * W.coefficient(k) <= 1:
+            return 0.0
+        ordered = [s.order_parameters[0] for s in stationary_states(W, K) if s.stable]
+        return escape_time(W, K, ramp.N, max(ordered, default=1.0))
+
+    for passage in tests + [escape]:
+        since, outside = None, False  # segment at which the ramp entered the region from outside it
+        for j, K in enumerate(ramp.K):
+            T = passage(float(K))
+            if T <= 0:
+                since, outside = None, True
+                continue
+            if since is None and outside:
+                since = j
+            if since is not None and T > (j - since) * ramp.t_segment + lead:
+                flags[j] = True
+    return flags
+
+
 # ---------------------------------------------------------------------------- finite-size scaling
 
 
@@ -387,35 +460,55 @@ def _power_law(N: np.ndarray, y: np.ndarray, dy: np.ndarray) -> tuple[float, flo
     return float(beta[1]), float(math.sqrt(cov[1, 1])), float(math.exp(beta[0]))
 
 
-def order_parameter_scaling(W: Fourier, K: float, Ns: Sequence[int], *, t_end: float = 2000.0,
-                            burn_in: float = 200.0, replicas: int = 4, dt: float = 0.05, seed: int = 0,
-                            initial: str = "uniform", executor: Any = None,
-                            max_workers: int | None = None) -> OrderParameterScaling:
-    """``⟨|Z_1|⟩`` of ``N`` oscillators at fixed ``K`` for each ``N`` (``replicas`` independent runs each), and its exponent.
-
-    Each replica runs ``t_end`` from ``initial`` and averages ``|Z_1|`` after ``burn_in``; the
-    ``len(Ns)·replicas`` runs are tasks of :func:`fieldflow.core.sweep.sweep`.  At a continuous ``K_c`` the
-    exponent should approach ``−1/4`` (:func:`critical_order_parameter`), below it ``−1/2``.
-    """
+def _replica_means(W: Fourier, K: float, Ns: np.ndarray, t_end: float, burn_in: float, replicas: int, dt: float,
+                   seed: int, initial: str, executor: Any, max_workers: int | None) -> np.ndarray:
+    """``(len(Ns), replicas)`` time averages of ``|Z_1|``, one independent seeded run each, through the sweep layer."""
     from ..core.sweep import sweep
 
     K = _check_positive("K", K)
-    Ns = np.asarray(Ns, dtype=int)
-    if Ns.ndim != 1 or Ns.size < 2 or np.any(Ns < 2):
-        raise ValueError(f"Ns must list at least two particle numbers >= 2, got {Ns!r}")
     if isinstance(replicas, bool) or not isinstance(replicas, (int, np.integer)) or replicas < 2:
         raise ValueError(f"replicas must be an integer >= 2 (the error bar comes from their spread), got {replicas!r}")
     if not 0 <= burn_in < t_end:
         raise ValueError(f"need 0 <= burn_in < t_end, got burn_in={burn_in}, t_end={t_end}")
-    tasks = [(W, K, int(N), float(t_end), float(burn_in), float(dt), int(seed) * 100003 + 1009 * int(N) + j, initial)
-             for N in Ns for j in range(replicas)]
-    values = np.array(sweep(_replica_mean, tasks, executor=executor, max_workers=max_workers,
-                            chunks=len(tasks))).reshape(Ns.size, replicas)
+    if initial not in ("uniform", "ordered"):
+        raise ValueError(f"initial must be 'uniform' or 'ordered', got {initial!r}")
+    tasks = [(W, K, int(N), float(t_end), float(burn_in), float(dt), _segment_seed(seed, i * replicas + j), initial)
+             for i, N in enumerate(Ns) for j in range(replicas)]
+    return np.array(sweep(_replica_mean, tasks, executor=executor, max_workers=max_workers,
+                          chunks=len(tasks))).reshape(len(Ns), replicas)
+
+
+def mean_order_parameter(W: Fourier, K: float, N: int, *, t_end: float = 2000.0, burn_in: float = 200.0,
+                         replicas: int = 4, dt: float = 0.05, seed: int = 0, initial: str = "uniform",
+                         executor: Any = None, max_workers: int | None = None) -> tuple[float, float]:
+    """``⟨|Z_1|⟩`` of ``N`` oscillators at ``K`` and its standard error, from ``replicas`` independent runs.
+
+    Each replica starts from ``initial`` (:func:`sample_state`), runs ``t_end`` and averages ``|Z_1|``
+    after ``burn_in``; the runs are tasks of :func:`fieldflow.core.sweep.sweep`.
+    """
+    values = _replica_means(W, K, np.array([N]), t_end, burn_in, replicas, dt, seed, initial, executor,
+                            max_workers)[0]
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(replicas))
+
+
+def order_parameter_scaling(W: Fourier, K: float, Ns: Sequence[int], *, t_end: float = 2000.0,
+                            burn_in: float = 200.0, replicas: int = 4, dt: float = 0.05, seed: int = 0,
+                            initial: str = "uniform", executor: Any = None,
+                            max_workers: int | None = None) -> OrderParameterScaling:
+    """:func:`mean_order_parameter` for each ``N`` (all runs one sweep), and the fitted exponent of ``N``.
+
+    At a continuous ``K_c`` the exponent should approach ``−1/4`` (:func:`critical_order_parameter`),
+    below it ``−1/2`` (:func:`subcritical_order_parameter`).
+    """
+    Ns = np.asarray(Ns, dtype=int)
+    if Ns.ndim != 1 or np.unique(Ns).size < 2 or np.any(Ns < 2):
+        raise ValueError(f"Ns must list at least two different particle numbers >= 2, got {Ns!r}")
+    values = _replica_means(W, K, Ns, t_end, burn_in, replicas, dt, seed, initial, executor, max_workers)
     mean = values.mean(axis=1)
     error = values.std(axis=1, ddof=1) / math.sqrt(replicas)
     p, dp, A = _power_law(Ns.astype(float), mean, error)
-    return OrderParameterScaling(K=K, N=Ns, mean=mean, error=error, exponent=p, exponent_error=dp, prefactor=A,
-                                 replicas=int(replicas), t_end=float(t_end), burn_in=float(burn_in))
+    return OrderParameterScaling(K=float(K), N=Ns, mean=mean, error=error, exponent=p, exponent_error=dp,
+                                 prefactor=A, replicas=int(replicas), t_end=float(t_end), burn_in=float(burn_in))
 
 
 # ---------------------------------------------------------------------------- switching times
@@ -495,8 +588,8 @@ def switching_times(W: Fourier, K: float, Ns: Sequence[int], low: float, high: f
     if not 0 < low < high < 1:
         raise ValueError(f"need thresholds 0 < low < high < 1 on |Z_1|, got low={low}, high={high}")
     Ns = np.asarray(Ns, dtype=int)
-    tasks = [(W, K, int(N), float(t_end), float(dt), float(min(chunk, t_end)), int(seed) * 7919 + int(N), low, high)
-             for N in Ns]
+    tasks = [(W, K, int(N), float(t_end), float(dt), float(min(chunk, t_end)), _segment_seed(seed, i), low, high)
+             for i, N in enumerate(Ns)]
     out = sweep(_switching_task, tasks, executor=executor, max_workers=max_workers, chunks=len(tasks))
 
     def stats(values: list[float]) -> tuple[float, float]:

@@ -37,7 +37,8 @@ from ..mckean_vlasov import (bifurcation_diagram, constrained_free_energy, criti
                              kuramoto_daido_m_star, kuramoto_free_energy_profile, non_even_states, spectral_fold,
                              stationary_states)
 from ..mckean_vlasov.finite_size import (critical_order_parameter, hysteresis_loops, order_parameter_band,
-                                         order_parameter_scaling, subcritical_order_parameter, switching_times)
+                                         order_parameter_scaling, subcritical_order_parameter, switching_times,
+                                         unrelaxed)
 from ..mckean_vlasov.interactions import kuramoto, kuramoto_daido
 from ..plotting import pyplot, save_figure
 
@@ -171,11 +172,15 @@ def _run(out: Path, quick: bool, pool: Executor) -> dict[str, str]:
                                  t_segment=20.0 if quick else 40.0, seed=7, executor=pool)
              for m, K_range in loop_ms.items()}
     t_loops = time.perf_counter() - t0
-    inside, total, transient = _write_loops(out, loops)
-    _plot_loops(out / "hysteresis.png", loops, {m: d for m, d in zip(ms, diagrams)})
-    summary["hysteresis"] = (f"{inside}/{total} stationary segments inside the ±3σ_N band of a stable branch "
-                             f"({transient} segments during a jump left out), N = {', '.join(map(str, Ns))} "
-                             f"({t_loops:.0f} s)")
+    by_m = {m: d for m, d in zip(ms, diagrams)}
+    folds = {m: (by_m[m].folds if m in by_m else bifurcation_diagram(kuramoto_daido(m), K_range, spectra=False).folds)
+             for m, K_range in loop_ms.items()}
+    inside, total, excused, unexplained = _write_loops(out, loops, folds)
+    _plot_loops(out / "hysteresis.png", loops, by_m)
+    summary["hysteresis"] = (f"{inside}/{total} segment averages inside the ±3σ_N band of a stable branch; of the "
+                             f"{total - inside} outside, {excused} had not relaxed (fold ghost / escape from the "
+                             f"unstable uniform state) or switched, {unexplained} unexplained; "
+                             f"N = {', '.join(map(str, Ns))} ({t_loops:.0f} s)")
 
     # ------------------------------------------------------------ finite-size scaling at K_c
     t0 = time.perf_counter()
@@ -356,25 +361,29 @@ def _bands(m: float, K: float, N: int) -> list[tuple[float, float]]:
     return [order_parameter_band(kuramoto_daido(m), K, r, N) for r in _stable_moments(m, K)]
 
 
-def _write_loops(out: Path, loops: dict[float, dict[int, tuple[Any, Any]]]) -> tuple[int, int, int]:
-    inside = total = transient = 0
+def _write_loops(out: Path, loops: dict[float, dict[int, tuple[Any, Any]]],
+                 folds: dict[float, list[Any]]) -> tuple[int, int, int, int]:
+    """Table of the loops; returns (in band, segments, outside but unrelaxed or switching, outside otherwise)."""
+    inside = total = excused = unexplained = 0
     with open(out / "hysteresis.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["m", "N", "direction", "K", "r1_mean", "r1_std", "r1_drift", "in_band", "jump_segment"])
+        w.writerow(["m", "N", "direction", "K", "r1_mean", "r1_std", "r1_drift", "in_band", "unrelaxed", "switching"])
         for m, by_N in loops.items():
+            W = kuramoto_daido(m)
             for N, pair in by_N.items():
                 for direction, ramp in zip(("up", "down"), pair):
-                    for K, r, sd, drift in zip(ramp.K, ramp.r1, ramp.std[:, 0], ramp.drift[:, 0]):
+                    late = unrelaxed(W, ramp, folds.get(m, []))
+                    for K, r, sd, drift, slow in zip(ramp.K, ramp.r1, ramp.std[:, 0], ramp.drift[:, 0], late):
                         bands = _bands(m, float(K), N)
                         ok = any(abs(r - mean) <= half for mean, half in bands)
-                        jump = abs(drift) > max(half / 3 for _, half in bands)  # > 1 σ_N of the widest band
-                        transient += jump
-                        if not jump:
-                            total += 1
-                            inside += ok
+                        switching = abs(drift) > max(half / 3 for _, half in bands)  # > 1 σ of the widest band
+                        total += 1
+                        inside += ok
+                        excused += (not ok) and (slow or switching)
+                        unexplained += not (ok or slow or switching)
                         w.writerow([m, N, direction, f"{K:.5f}", f"{r:.6f}", f"{sd:.6f}", f"{drift:.6f}", int(ok),
-                                    int(jump)])
-    return inside, total, transient
+                                    int(slow), int(switching)])
+    return inside, total, excused, unexplained
 
 
 def _plot_loops(path: Path, loops: dict[float, dict[int, tuple[Any, Any]]], diagrams: dict[float, Any]) -> None:
