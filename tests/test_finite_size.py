@@ -21,8 +21,8 @@ from fieldflow.mckean_vlasov import critical_coupling, free_energy_minimizer, st
 from fieldflow.mckean_vlasov import particles
 from fieldflow.mckean_vlasov.finite_size import (_residences, critical_order_parameter, critical_quartic_coefficient,
                                                  default_time_step, euler_maruyama_coupling, hysteresis_loops, k_ramp,
-                                                 mean_order_parameter, order_parameter_band, order_parameter_scaling, sample_state,
-                                                 subcritical_order_parameter, switching_times, unrelaxed)
+                                                 mean_order_parameter, order_parameter_band, order_parameter_scaling,
+                                                 sample_state, subcritical_order_parameter, switching_times, unrelaxed)
 from fieldflow.mckean_vlasov.interactions import kuramoto, kuramoto_daido
 
 
@@ -93,7 +93,8 @@ def test_derived_laws():
     N, K = 400, 0.5
     sigma = math.sqrt(1 / (2 * N * (1 - K)))
     mean, half = order_parameter_band(kuramoto(), K, [0.0], N)
-    assert mean == pytest.approx(math.sqrt(math.pi / 2) * sigma) and half == pytest.approx(3 * math.sqrt(2 - math.pi / 2) * sigma)
+    assert mean == pytest.approx(math.sqrt(math.pi / 2) * sigma)
+    assert half == pytest.approx(3 * math.sqrt(2 - math.pi / 2) * sigma)
     # Euler–Maruyama coupling: K(1 + dt K c/4) to first order, K as dt → 0
     assert euler_maruyama_coupling(kuramoto(), 1.0, 1e-6) == pytest.approx(1.0, abs=1e-6)
     dt = 1e-3

@@ -54,6 +54,7 @@ def test_landscape_at_the_stationary_states(m):
     W = kuramoto_daido(m)
     c = 0.95 if m == 0.8 else 0.81
     L = free_energy_landscape(W, c, np.linspace(-1, 1, 21), np.linspace(-1, 1, 21))
+    assert L.r1.shape == L.r2.shape == (21,) and L.values.shape == (21, 21)
     assert np.isnan(L.values[0, 0]) and np.isnan(L.values[10, 0])  # below the parabola r_2 = 2r_1² − 1
     assert np.isfinite(L.values[10, 10])
     assert L.values[10, 10] == pytest.approx(0.0, abs=1e-14)  # the uniform state

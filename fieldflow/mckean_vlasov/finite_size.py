@@ -53,9 +53,10 @@ import numpy as np
 from . import particles
 from .interactions import Fourier
 
-__all__ = ["euler_maruyama_coupling", "default_time_step", "KRamp", "k_ramp", "hysteresis_loops", "critical_quartic_coefficient", "critical_order_parameter",
-           "subcritical_order_parameter", "order_parameter_band", "ghost_passage_time", "escape_time", "unrelaxed", "OrderParameterScaling", "mean_order_parameter", "order_parameter_scaling",
-           "SwitchingTimes", "switching_times", "sample_state"]
+__all__ = ["euler_maruyama_coupling", "default_time_step", "sample_state", "KRamp", "k_ramp", "hysteresis_loops",
+           "critical_quartic_coefficient", "critical_order_parameter", "subcritical_order_parameter",
+           "order_parameter_band", "ghost_passage_time", "escape_time", "unrelaxed", "OrderParameterScaling",
+           "mean_order_parameter", "order_parameter_scaling", "SwitchingTimes", "switching_times"]
 
 
 # ---------------------------------------------------------------------------- the one call into the time loop
@@ -253,7 +254,8 @@ def k_ramp(W: Fourier, Ks: Sequence[float], N: int, *, t_segment: float = 40.0, 
         mean[j], std[j], drift[j] = Zw.mean(axis=0), Zw.std(axis=0), Zw[half:].mean(axis=0) - Zw[:half].mean(axis=0)
         if path is not None:
             np.savez(path, fingerprint=fingerprint, done=j + 1, theta=theta, mean=mean, std=std, drift=drift)
-    return KRamp(K=Ks, mean=mean, std=std, drift=drift, N=int(N), t_segment=t_segment, average=average, dt=dt, seed=int(seed))
+    return KRamp(K=Ks, mean=mean, std=std, drift=drift, N=int(N), t_segment=t_segment, average=average, dt=dt,
+                 seed=int(seed))
 
 
 def _ramp_task(args: tuple) -> KRamp:
@@ -262,7 +264,8 @@ def _ramp_task(args: tuple) -> KRamp:
 
 
 def hysteresis_loops(W: Fourier, K_range: tuple[float, float], Ns: Sequence[int], n_K: int = 21, *,
-                     executor: Any = None, max_workers: int | None = None, **options: Any) -> dict[int, tuple[KRamp, KRamp]]:
+                     executor: Any = None, max_workers: int | None = None,
+                     **options: Any) -> dict[int, tuple[KRamp, KRamp]]:
     """Up- and down-ramps over ``n_K`` equispaced couplings in ``K_range`` for each ``N``.
 
     The up-ramp starts uniform at ``K0``, the down-ramp from the minimiser at ``K1``; the ``2 len(Ns)``

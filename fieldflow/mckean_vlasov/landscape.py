@@ -135,7 +135,8 @@ class Landscape:
         ``ΔF̃_K`` (NaN outside the moment space).
     states : list of dict
         ``{"r1", "r2", "delta_free_energy", "stable"}`` for each centred stationary state
-        (:func:`~fieldflow.mckean_vlasov.stationary_states`) and its image under ``θ → θ + π``.
+        (:func:`~fieldflow.mckean_vlasov.stationary_states`) and its even images: under ``θ → θ + π``, and
+        under ``θ → θ + π/2`` for a ``π``-periodic state.
     """
 
     K: float
@@ -165,9 +166,9 @@ def free_energy_landscape(W: Fourier, K: float, r1: Any, r2: Any, n: int = 512, 
     F0 = -0.5 * math.log(2 * math.pi)
     states = []
     for s in stationary_states(W, K):
-        for sign in (1.0, -1.0):
-            if sign < 0 and abs(s.moments[0]) < 1e-12:
-                continue
-            states.append({"r1": sign * s.moments[0], "r2": s.moments[1], "delta_free_energy": s.free_energy - F0,
-                           "stable": s.stable})
+        x1, x2 = s.moments
+        # the images under θ → θ + π (r_1 → −r_1) and, for π-periodic states, θ → θ + π/2 (r_2 → −r_2)
+        images = {(x1, x2), (-x1, x2)} if abs(x1) > 1e-12 else {(0.0, x2), (0.0, -x2)}
+        states += [{"r1": a, "r2": b, "delta_free_energy": s.free_energy - F0, "stable": s.stable}
+                   for a, b in sorted(images)]
     return Landscape(K=float(K), r1=r1, r2=r2, values=values, states=states)

@@ -66,7 +66,8 @@ class SelfConsistency:
 
     def __init__(self, W: Fourier, n: int, full: bool = False):
         if not isinstance(W, Fourier):
-            raise ValueError(f"W must be a fieldflow.mckean_vlasov.interactions.Fourier interaction, got {type(W).__name__}")
+            raise ValueError("W must be a fieldflow.mckean_vlasov.interactions.Fourier interaction, "
+                             f"got {type(W).__name__}")
         if n < 4 * W.max_mode:
             raise ValueError(f"n = {n} nodes cannot resolve mode {W.max_mode} of W; use n >= {4 * W.max_mode}")
         self.W, self.n, self.full = W, int(n), bool(full)
@@ -239,8 +240,8 @@ def non_even_states(W: Fourier, K: float, n: int | None = None, per_axis: int | 
     Solves the full system of :class:`SelfConsistency` (cosines of every mode, sines of every mode but
     the first, ``y_{k_0} = 0``) by Newton from a box of starting moments; keeps the limits with residual
     below ``tol`` and ``x_{k_0} > 1e-6`` (the phase fix needs ``z_{k_0} ≠ 0``) that are not even about any
-    point (:func:`even_up_to_rotation`); deduplicates the mirror images ``y → −y``.  States with ``z_{k_0} = 0`` (``2π/k``-periodic for a
-    larger ``k``) are not searched.
+    point (:func:`even_up_to_rotation`); deduplicates the mirror images ``y → −y``.  States with
+    ``z_{k_0} = 0`` (``2π/k``-periodic for a larger ``k``) are not searched.
 
     Returns
     -------

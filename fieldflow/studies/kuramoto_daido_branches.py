@@ -168,8 +168,8 @@ def _run(out: Path, quick: bool, pool: Executor) -> dict[str, str]:
     Ns = (100, 1000) if quick else (100, 1000, 10000)
     loop_ms = {0.25: (0.8, 1.2), 0.8: (0.86, 1.06)} if quick else {0.25: (0.8, 1.2), 0.8: (0.86, 1.06),
                                                                    1.2: (0.76, 0.9)}
-    loops = {m: hysteresis_loops(kuramoto_daido(m), K_range, Ns, n_K=16 if quick else 26,
-                                 t_segment=20.0 if quick else 40.0, seed=7, executor=pool)
+    loops = {m: hysteresis_loops(kuramoto_daido(m), K_range, Ns, n_K=16 if quick else 21,
+                                 t_segment=20.0 if quick else 30.0, seed=7, executor=pool)
              for m, K_range in loop_ms.items()}
     t_loops = time.perf_counter() - t0
     by_m = {m: d for m, d in zip(ms, diagrams)}
