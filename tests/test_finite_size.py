@@ -95,6 +95,15 @@ def test_derived_laws():
     mean, half = order_parameter_band(kuramoto(), K, [0.0], N)
     assert mean == pytest.approx(math.sqrt(math.pi / 2) * sigma)
     assert half == pytest.approx(3 * math.sqrt(2 - math.pi / 2) * sigma)
+    # at K_c = 1 the band is that of the density ∝ r e^{−Nb r⁴} (moments by quadrature here)
+    from scipy.integrate import quad
+
+    a = 0.25 * N
+    Z = quad(lambda r: r * np.exp(-a * r**4), 0, np.inf)[0]
+    m1 = quad(lambda r: r * r * np.exp(-a * r**4), 0, np.inf)[0] / Z
+    m2 = quad(lambda r: r**3 * np.exp(-a * r**4), 0, np.inf)[0] / Z
+    mean, half = order_parameter_band(kuramoto(), 1.0, [0.0], N)
+    assert mean == pytest.approx(m1, rel=1e-8) and half == pytest.approx(3 * math.sqrt(m2 - m1 * m1), rel=1e-7)
     # Euler–Maruyama coupling: K(1 + dt K c/4) to first order, K as dt → 0
     assert euler_maruyama_coupling(kuramoto(), 1.0, 1e-6) == pytest.approx(1.0, abs=1e-6)
     dt = 1e-3

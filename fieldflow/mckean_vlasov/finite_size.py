@@ -334,10 +334,17 @@ def order_parameter_band(W: Fourier, K: float, moments: Sequence[float], N: int,
 
     Uniform state: Rayleigh, mean ``√(π/2) σ_N``, standard deviation ``√(2 − π/2) σ_N``; ordered: mean
     ``r_1``, standard deviation ``σ_N`` (:func:`~fieldflow.mckean_vlasov.particles.order_parameter_std`).
-    The half-width is ``width`` standard deviations.
+    At a continuous ``K_c = 1/c_1`` the uniform state is marginal and ``|Z_1|`` has the density
+    ``∝ r e^{−Nb r⁴}``: mean :func:`critical_order_parameter`, standard deviation
+    ``(bN)^{-1/4} √(1/√π − Γ(3/4)²/π)``.  The half-width is ``width`` standard deviations.
     """
+    uniform = max(abs(r) for r in moments) < 1e-12
+    if uniform and abs(K * W.coefficient(1) - 1) < 1e-12 and _critical_mode(W) == 1:
+        scale = (critical_quartic_coefficient(W) * N) ** -0.25
+        return float(critical_order_parameter(W, N)), width * scale * math.sqrt(1 / math.sqrt(math.pi)
+                                                                                 - math.gamma(0.75) ** 2 / math.pi)
     sigma = particles.order_parameter_std(W, K, moments, N)
-    if max(abs(r) for r in moments) < 1e-12:
+    if uniform:
         return math.sqrt(math.pi / 2) * sigma, width * math.sqrt(2 - math.pi / 2) * sigma
     return abs(float(moments[0])), width * sigma
 

@@ -353,7 +353,9 @@ def _plot_landscapes(path: Path, regimes: list[tuple[float, str]], landscapes: l
 
 @lru_cache(maxsize=4096)
 def _stable_moments(m: float, K: float) -> tuple[tuple[float, ...], ...]:
-    return tuple(s.moments for s in stationary_states(kuramoto_daido(m), K) if s.stable)
+    """Moments of the stable states at ``(m, K)``, and of the uniform state where it is marginal (``K = 1``)."""
+    states = stationary_states(kuramoto_daido(m), K)
+    return tuple(s.moments for s in states if s.stable or (s.uniform and abs(K - 1) < 1e-12 and m < 0.5))
 
 
 def _bands(m: float, K: float, N: int) -> list[tuple[float, float]]:
