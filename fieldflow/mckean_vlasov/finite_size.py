@@ -10,9 +10,10 @@ the law of the moments is ``≈ exp(−2N ΔF̃_K(Z))`` with the constrained fre
   ``|Z_1|`` has mean ``r_1(q)`` and standard deviation ``σ_N ∝ N^{-1/2}``; at the uniform state ``|Z_1|``
   is Rayleigh, mean ``√(π/2) σ_N`` and standard deviation ``√(2 − π/2) σ_N``.  A time average has the same
   mean and a smaller spread, so a ramp's ``⟨|Z_1|⟩`` lies in ``mean ± 3·sd`` of a stable branch
-  (:func:`order_parameter_band`) — once it has relaxed: a segment that starts beyond a fold needs the
-  passage time through its ghost (:func:`ghost_passage_time`), one that starts at an unstable uniform
-  state the escape time (:func:`escape_time`), both of which diverge at the transition.
+  (:func:`order_parameter_band`) — once it has relaxed: next to a continuous transition or a fold the
+  relaxation time ``1/|λ|`` of ``L_q`` diverges, leaving an unstable state takes ``log √(2N)/λ``, and a
+  segment beyond a fold needs the passage time through its ghost (:func:`ghost_passage_time`)
+  (:func:`unrelaxed`).
 * **Finite-size scaling at a continuous transition** (critical mode ``k``, ``K_c = 1/c_k``).  Expanding
   ``Λ(a) = log⟨e^{a_1 cos θ + a_2 cos 2θ}⟩_{unif} = (a_1² + a_2²)/4 + a_1²a_2/8 − a_1⁴/64 + …`` and
   taking the Legendre transform (``I(r) = |r|² − T(2r) + |∇T(2r)|² − Q_4(2r)``, ``T, Q_4`` the cubic
@@ -45,6 +46,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -55,7 +57,7 @@ from .interactions import Fourier
 
 __all__ = ["euler_maruyama_coupling", "default_time_step", "sample_state", "KRamp", "k_ramp", "hysteresis_loops",
            "critical_quartic_coefficient", "critical_order_parameter", "subcritical_order_parameter",
-           "order_parameter_band", "ghost_passage_time", "escape_time", "unrelaxed", "OrderParameterScaling",
+           "order_parameter_band", "ghost_passage_time", "unrelaxed", "OrderParameterScaling",
            "mean_order_parameter", "order_parameter_scaling", "SwitchingTimes", "switching_times"]
 
 
@@ -339,7 +341,8 @@ def order_parameter_band(W: Fourier, K: float, moments: Sequence[float], N: int,
     ``(bN)^{-1/4} √(1/√π − Γ(3/4)²/π)``.  The half-width is ``width`` standard deviations.
     """
     uniform = max(abs(r) for r in moments) < 1e-12
-    if uniform and abs(K * W.coefficient(1) - 1) < 1e-12 and _critical_mode(W) == 1:
+    if (uniform and abs(K * W.coefficient(1) - 1) < 1e-12 and _critical_mode(W) == 1
+            and critical_quartic_coefficient(W) > 0):
         scale = (critical_quartic_coefficient(W) * N) ** -0.25
         return float(critical_order_parameter(W, N)), width * scale * math.sqrt(1 / math.sqrt(math.pi)
                                                                                  - math.gamma(0.75) ** 2 / math.pi)
@@ -349,67 +352,66 @@ def order_parameter_band(W: Fourier, K: float, moments: Sequence[float], N: int,
     return abs(float(moments[0])), width * sigma
 
 
-def ghost_passage_time(W: Fourier, fold: Any, K: float, modes: int = 32) -> float:
+@lru_cache(maxsize=1024)
+def _states_and_rates(W: Fourier, K: float) -> tuple[tuple[Any, float], ...]:
+    """Every centred stationary state at ``(W, K)`` with the largest non-zero eigenvalue of its ``L_q`` (cached)."""
+    from .linearized import linearized_spectrum, uniform_eigenvalues
+    from .stationary import stationary_states
+
+    out = []
+    for state in stationary_states(W, K):
+        if state.uniform:
+            lam = float(np.max(uniform_eigenvalues(W, K, max(2, W.max_mode))))
+        else:
+            sp = linearized_spectrum(W, K, state, modes=32, count=4, vectors=False)
+            lam = float(np.delete(sp.eigenvalues, sp.zero_mode)[0])
+        out.append((state, lam))
+    return tuple(out)
+
+
+def ghost_passage_time(W: Fourier, fold: Any, K: float) -> float:
     """Time to pass the ghost of the saddle-node ``fold`` at a coupling ``K`` beyond it (0 on the other side).
 
     Near a fold the dynamics on the centre manifold is ``ẋ = μ − c x²`` with ``μ ∝ K − K_f``: where the
     branch exists the stable state has the eigenvalue ``λ = −2√(cμ)``; beyond the fold the passage through
     the bottleneck takes ``π/√(c|μ|)``.  Eliminating ``c`` gives ``T(K) = 2π/|λ(2K_f − K)|``, ``λ`` the leading
-    non-zero eigenvalue of ``L_q`` at the stable state of the mirrored coupling (found by
-    :func:`~fieldflow.mckean_vlasov.stationary_states`, the one nearest the fold).  ``fold`` is a
-    :class:`~fieldflow.mckean_vlasov.continuation.SpecialPoint`.
+    non-zero eigenvalue of ``L_q`` at the stable state of the mirrored coupling (the one nearest the
+    fold).  ``fold`` is a :class:`~fieldflow.mckean_vlasov.continuation.SpecialPoint`.
     """
-    from .linearized import linearized_spectrum
-    from .stationary import stationary_states
-
     mirrored = 2 * fold.K - K
-    states = [s for s in stationary_states(W, mirrored) if s.stable and not s.uniform] if mirrored > 0 else []
-    if not states:
+    if mirrored <= 0:
+        return 0.0
+    stable = [(s, lam) for s, lam in _states_and_rates(W, float(mirrored)) if s.stable and not s.uniform]
+    if not stable:
         return 0.0  # K is on the side where the branch exists
-    near = min(states, key=lambda s: float(np.max(np.abs(np.asarray(s.moments) - fold.moments))))
+    near, lam = min(stable, key=lambda p: float(np.max(np.abs(np.asarray(p[0].moments) - fold.moments))))
     if np.max(np.abs(np.asarray(near.moments) - fold.moments)) > 0.3:
         return 0.0
-    sp = linearized_spectrum(W, mirrored, near, modes=modes, count=4, vectors=False)
-    return 2 * math.pi / abs(float(np.delete(sp.eigenvalues, sp.zero_mode)[0]))
-
-
-def escape_time(W: Fourier, K: float, N: int, target: float) -> float:
-    """Time for ``|Z_k|`` of ``N`` oscillators to grow from the uniform state's ``1/√(2N)`` to ``target`` (``K c_k > 1``).
-
-    The uniform state's mode ``k`` grows at ``λ = k²(K c_k − 1)/2`` (``k`` the critical mode), so
-    ``log(target √(2N))/λ``; ``inf`` when the uniform state is stable.
-    """
-    k = _critical_mode(W)
-    rate = k * k * (K * W.coefficient(k) - 1) / 2
-    return math.log(max(target * math.sqrt(2 * N), 1.0)) / rate if rate > 0 else math.inf
+    return 2 * math.pi / abs(lam)
 
 
 def unrelaxed(W: Fourier, ramp: KRamp, folds: Sequence[Any] = ()) -> np.ndarray:
-    """Segments of ``ramp`` that, by the derived passage times, may not have relaxed when their window starts.
+    """Segments of ``ramp`` that, by derived relaxation times, may not have relaxed when their window starts.
 
-    A ramp that has crossed into the region beyond a fold (where its branch is gone) or above
-    ``K_# = 1/c_k`` (where the uniform state is unstable) at segment ``j₀`` — entered from outside, not
-    started in it — has spent ``(j − j₀) t_segment + (t_segment − average)``
-    there when the window of segment ``j`` starts; the segment is flagged when that is less than
-    :func:`ghost_passage_time` (folds) or :func:`escape_time` (towards the stable state of largest ``|Z_1|``).
+    The window of a segment starts ``t_w = t_segment − average`` after the coupling was set.  With
+    ``s`` the stationary state at the new coupling nearest (in ``(|z_1|, |z_2|)``) to the previous
+    segment's average, and ``λ`` the largest non-zero eigenvalue of ``L_q`` at ``s``:
+
+    * ``s`` stable: the distance ``δ`` of the previous average from the mean of ``|Z_1|`` at ``s`` decays
+      like ``e^{λt}``; flagged when ``δ e^{λ t_w}`` exceeds the standard deviation of ``|Z_1|`` there
+      (:func:`order_parameter_band`) — critical slowing down next to a continuous transition or a fold;
+    * ``s`` unstable: fluctuations of size ``1/√(2N)`` grow like ``e^{λt}``, so leaving ``s`` takes
+      ``log √(2N)/λ``; flagged while the time spent near ``s`` (this and the preceding such segments) is
+      shorter;
+    * beyond a fold in ``folds`` (where its branch is gone): flagged while the time spent beyond it is
+      shorter than :func:`ghost_passage_time`.
     """
-    from .stationary import stationary_states
-
     lead = ramp.t_segment - ramp.average
     flags = np.zeros(ramp.K.size, dtype=bool)
-    k = _critical_mode(W)
-    tests = [lambda K, f=f: ghost_passage_time(W, f, K) for f in folds]
-
-    def escape(K: float) -> float:
-        if K * W.coefficient(k) <= 1:
-            return 0.0
-        ordered = [s.order_parameters[0] for s in stationary_states(W, K) if s.stable]
-        return escape_time(W, K, ramp.N, max(ordered, default=1.0))
-
-    for passage in tests + [escape]:
-        since, outside = None, False  # segment at which the ramp entered the region from outside it
+    for fold in folds:
+        since, outside = None, False  # segment at which the ramp went beyond the fold, from this side of it
         for j, K in enumerate(ramp.K):
-            T = passage(float(K))
+            T = ghost_passage_time(W, fold, float(K))
             if T <= 0:
                 since, outside = None, True
                 continue
@@ -417,6 +419,19 @@ def unrelaxed(W: Fourier, ramp: KRamp, folds: Sequence[Any] = ()) -> np.ndarray:
                 since = j
             if since is not None and T > (j - since) * ramp.t_segment + lead:
                 flags[j] = True
+    escaping = 0.0  # time already spent near unstable states
+    for j in range(1, ramp.K.size):
+        K = float(ramp.K[j])
+        start = ramp.mean[j - 1, :2]
+        s, lam = min(_states_and_rates(W, K),
+                     key=lambda p: float(np.linalg.norm(np.asarray(p[0].order_parameters[:2]) - start)))
+        if lam >= -1e-12:  # unstable, or marginal (leaving it takes ever longer)
+            escaping += ramp.t_segment
+            flags[j] |= lam <= 0 or math.log(math.sqrt(2 * ramp.N)) / lam > escaping - ramp.t_segment + lead
+            continue
+        escaping = 0.0
+        mean, sd = order_parameter_band(W, K, s.moments, ramp.N, width=1.0)
+        flags[j] |= abs(float(ramp.mean[j - 1, 0]) - mean) * math.exp(lam * lead) > sd
     return flags
 
 

@@ -178,8 +178,9 @@ def _run(out: Path, quick: bool, pool: Executor) -> dict[str, str]:
     inside, total, excused, unexplained = _write_loops(out, loops, folds)
     _plot_loops(out / "hysteresis.png", loops, by_m)
     summary["hysteresis"] = (f"{inside}/{total} segment averages inside the ±3σ_N band of a stable branch; of the "
-                             f"{total - inside} outside, {excused} had not relaxed (fold ghost / escape from the "
-                             f"unstable uniform state) or switched, {unexplained} unexplained; "
+                             f"{total - inside} outside, {excused} had not relaxed by the derived times (1/|λ| of "
+                             f"L_q, escape from an unstable state, fold ghost) or switched, {unexplained} "
+                             f"unexplained; "
                              f"N = {', '.join(map(str, Ns))} ({t_loops:.0f} s)")
 
     # ------------------------------------------------------------ finite-size scaling at K_c
