@@ -473,7 +473,9 @@ def _write_switching(out: Path, sw: Any, barrier: float) -> tuple[float, float]:
             w.writerow([N, f"{sw.uniform[i]:.2f}", f"{sw.uniform_error[i]:.2f}", f"{sw.ordered[i]:.2f}",
                         f"{sw.ordered_error[i]:.2f}", sw.switches[i], f"{2 * N * barrier:.3f}"])
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.8, 4.0))
+    fig, ax = plt.subplots(figsize=(9.5, 4.2))
+    ax.errorbar(sw.N, np.exp(y), yerr=np.exp(y) * dy, fmt="D", color="k", capsize=3,
+                label="$\\sqrt{\\tau_u \\tau_o}$")
     ax.errorbar(sw.N, sw.uniform, yerr=sw.uniform_error, fmt="o", color="tab:blue", capsize=3,
                 label="mean time in the uniform state")
     ax.errorbar(sw.N, sw.ordered, yerr=sw.ordered_error, fmt="s", color="tab:red", capsize=3,
@@ -485,8 +487,8 @@ def _write_switching(out: Path, sw: Any, barrier: float) -> tuple[float, float]:
                 label="Arrhenius $e^{2N\\Delta F^\\ddagger}$ (through $\\sqrt{\\tau_u\\tau_o}$ at the first N)")
     ax.set_yscale("log")
     ax.set_xlabel("number of oscillators $N$")
-    ax.set_ylabel("mean residence time (time units of the equation)")
-    ax.set_title(f"m = 0.8 at $K_c$: switching between the coexisting states ($\\Delta F^\\ddagger$ = {barrier:.2e})",
+    ax.set_ylabel("mean residence time (time units)")
+    ax.set_title(f"m = 0.8 at $K_c$: switching between the coexisting states, $\\Delta F^\\ddagger$ = {barrier:.2e}",
                  fontsize=9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     save_figure(fig, out / "switching.png")
