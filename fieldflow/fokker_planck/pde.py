@@ -138,6 +138,10 @@ class FokkerPlanck(PDE):
             self._L = face_operator(self.grid, self._faces, spacing=(1.0,) * self.grid.dim)
         return self._L
 
+    def reversible_measure(self, t: float = 0.0) -> Any:
+        """``log ρ∞``: ``L`` satisfies detailed balance ``L_ij ρ∞_j = L_ji ρ∞_i`` (see :meth:`spectral_gap`)."""
+        return self.log_rho_inf
+
     def stable_dt(self, mu: Any = None, t: float = 0.0) -> float:
         """Forward-Euler positivity/stability limit ``1 / max_i |L_ii|`` (state-independent: computed once per ``L``)."""
         L = self.linear_operator()

@@ -102,6 +102,10 @@ class TimeDependentFokkerPlanck(FokkerPlanck):
         self.set_time(t)
         return super().linear_operator(t)
 
+    def reversible_measure(self, t: float = 0.0) -> Any:
+        self.set_time(t)
+        return super().reversible_measure(t)
+
     def stable_dt(self, mu: Any = None, t: float = 0.0) -> float:
         self.set_time(t)
         return super().stable_dt(mu, t)
