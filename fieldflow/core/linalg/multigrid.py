@@ -35,11 +35,7 @@ from typing import Any, Sequence
 from ..grids import Grid
 from .stencil import sparse_modules
 
-__all__ = ["Multigrid", "VCycle", "interpolation"]
-
-
-import os
-_CONST = os.environ.get("MG_CONST") == "1"
+__all__ = ["Multigrid", "VCycle", "interpolation", "prolong", "restrict"]
 
 
 def interpolation(xp: Any, sp: Any, n: int) -> tuple[Any, int]:
@@ -54,10 +50,44 @@ def interpolation(xp: Any, sp: Any, n: int) -> tuple[Any, int]:
     rows = xp.concatenate([fine, fine])
     cols = xp.concatenate([parent, other])
     vals = xp.concatenate([xp.where(inside, 0.75, 1.0), xp.where(inside, 0.25, 0.0)])
-    if _CONST:
-        vals = xp.concatenate([xp.ones(n), xp.zeros(n)])
     P = sp.coo_matrix((vals, (rows, cols)), shape=(n, m)).tocsr()
     return P, m
+
+
+def prolong(xp: Any, e: Any, fine: Sequence[int]) -> Any:
+    """``P e`` for a coarse grid array ``e`` (the Kronecker product applied one axis at a time)."""
+    for axis, n in enumerate(fine):
+        if e.shape[axis] == n:
+            continue
+        c = xp.moveaxis(e, axis, 0)
+        left = xp.concatenate([c[:1], c[:-1]])  # e_{J−1}, mirrored at the wall
+        right = xp.concatenate([c[1:], c[-1:]])  # e_{J+1}, mirrored at the wall
+        out = xp.empty((n,) + c.shape[1:], dtype=c.dtype)
+        out[0::2] = 0.75 * c + 0.25 * left
+        half = n // 2
+        out[1::2] = 0.75 * c[:half] + 0.25 * right[:half]
+        e = xp.moveaxis(out, 0, axis)
+    return e
+
+
+def restrict(xp: Any, f: Any, coarse: Sequence[int]) -> Any:
+    """``Pᵀ f`` for a fine grid array ``f`` (the transpose of :func:`prolong`)."""
+    for axis, m in enumerate(coarse):
+        if f.shape[axis] == m:
+            continue
+        c = xp.moveaxis(f, axis, 0)
+        even, odd = c[0::2], c[1::2]
+        k = odd.shape[0]
+        out = 0.75 * even
+        out[:k] += 0.75 * odd
+        out[:-1] += 0.25 * even[1:]  # fine 2J (J ≥ 1) gives a quarter to J − 1
+        out[:1] += 0.25 * even[:1]  # fine 0: its left neighbour is the wall, the quarter stays at 0
+        inner = min(k, m - 1)
+        out[1:inner + 1] += 0.25 * odd[:inner]  # fine 2J + 1 gives a quarter to J + 1
+        if k == m:
+            out[m - 1:] += 0.25 * odd[m - 1:]  # the last odd cell's right neighbour is the wall
+        f = xp.moveaxis(out, 0, axis)
+    return f
 
 
 def _prolongation(xp: Any, sp: Any, shape: Sequence[int]) -> tuple[Any, tuple[int, ...]]:
@@ -141,7 +171,7 @@ class Multigrid:
                 M = self.sp.identity(K.shape[0], format="csr") if level == 0 else self.M[level]
                 operators.append((a * M + b * K).tocsr())
                 bounds.append(abs(b) * k_rows + abs(a) * (1.0 if m_rows is None else m_rows))
-            cycle = VCycle(operators, self.P, self.xp, self.sweeps, bounds)
+            cycle = VCycle(operators, self.P, self.xp, self.sweeps, bounds, self.shapes)
             if len(self._cycles) >= 8:
                 self._cycles.pop(next(iter(self._cycles)))
             self._cycles[key] = cycle
@@ -152,8 +182,9 @@ class VCycle:
     """One multigrid V-cycle for the level operators ``A_l`` (a ``matvec`` on flat vectors; see the module)."""
 
     def __init__(self, operators: list[Any], transfers: list[tuple[Any, Any]], xp: Any, sweeps: int,
-                 row_bounds: list[Any] | None = None):
+                 row_bounds: list[Any] | None = None, shapes: list[tuple[int, ...]] | None = None):
         self.A, self.transfers, self.xp, self.sweeps = operators, transfers, xp, sweeps
+        self.shapes = shapes
         self.smoothers = []
         for level, A in enumerate(operators[:-1]):
             d = A.diagonal()
@@ -174,8 +205,13 @@ class VCycle:
         x = D * r
         for _ in range(self.sweeps - 1):
             x = x + D * (r - A @ x)
-        P, R = self.transfers[level]
-        x = x + P @ self._cycle(level + 1, R @ (r - A @ x))
+        if self.shapes is None:
+            P, R = self.transfers[level]
+            x = x + P @ self._cycle(level + 1, R @ (r - A @ x))
+        else:  # the same products, axis by axis on the grid (cheaper than the Kronecker-product matrices)
+            fine, coarse = self.shapes[level], self.shapes[level + 1]
+            residual = restrict(self.xp, (r - A @ x).reshape(fine), coarse).ravel()
+            x = x + prolong(self.xp, self._cycle(level + 1, residual).reshape(coarse), fine).ravel()
         for _ in range(self.sweeps):
             x = x + D * (r - A @ x)
         return x
