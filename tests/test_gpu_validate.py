@@ -35,7 +35,7 @@ def test_dry_run_writes_every_section(tmp_path, capsys):
     assert not errors, errors
     rows = [r for name in ("fft", "mckean_vlasov", "fokker_planck", "landau", "svgd", "blob_pairs")
             for r in sections[name]["result"]]
-    assert len(rows) == 10  # 3 FFT sizes, 1 McKean–Vlasov, 2 Fokker–Planck, 2 Landau, 1 SVGD, 1 pair sum
+    assert len(rows) == 11  # 3 FFT sizes, 1 McKean–Vlasov, 3 Fokker–Planck, 2 Landau, 1 SVGD, 1 pair sum
     for r in rows:  # the stand-in computes what NumPy does: only FFT providers' round-off differs
         assert r["rel_diff"] < 1e-12, r
     blob = sections["coulomb_blob"]["result"]
