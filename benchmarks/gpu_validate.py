@@ -238,8 +238,8 @@ def section_fokker_planck(ctx: Context) -> list[dict[str, Any]]:
 
     rows.append(stepping(ctx, make(n2, 2), "trbdf2", 2**-7, 3, {}, "Fokker–Planck TR-BDF2", f"{n2}²",
                          note="default solvers: GPU multigrid CG, CPU sparse LU"))
-    rows.append(stepping(ctx, make(n3, 3), "trbdf2", 2**-7, 2, {}, "Fokker–Planck TR-BDF2", f"{n3}³",
-                         note="default solver: multigrid CG on both", cpu_steps=1))
+    rows.append(stepping(ctx, make(n3, 3), "trbdf2", 2**-7, 2, {"linear_solver": "multigrid"}, "Fokker–Planck TR-BDF2",
+                         f"{n3}³", note="multigrid CG on both (the default beyond 5000 cells)", cpu_steps=1))
     iterative = {"linear_solver": "iterative", "preconditioner": "dct"}
     rows.append(stepping(ctx, make(n3, 3), "trbdf2", 2**-7, 2, iterative, "Fokker–Planck TR-BDF2", f"{n3}³",
                          note="GMRES + DCT preconditioner on both", cpu_steps=1))
