@@ -66,9 +66,8 @@ capability               what the problem provides                              
 ``jvp``                  ``jvp(state, v, t)``: an exact Jacobian-vector product              ``euler``, ``trbdf2``
 ``preconditioner``       ``preconditioner(state, c, t)`` ``≈ (I − cJ)^{-1}``                 Newton–GMRES
 ``local_jacobian``       ``local_jacobian(state)``: the sparse nearest-neighbour part of J   ``log-trbdf2``
-``reversible_measure``   ``reversible_measure(t)``: ``log π`` with detailed balance           multigrid solves
-                         ``L_ij π_j = L_ji π_i`` (``L`` symmetrisable)                       of ``euler``,
-                                                                                             ``trbdf2``
+``reversible_measure``   ``reversible_measure(t)``: ``log π`` with detailed balance          multigrid solves of
+                         ``L_ij π_j = L_ji π_i`` (``L`` symmetrisable)                       ``euler``, ``trbdf2``
 ``semilinear_fourier``   ``linear_symbol`` (attribute), ``nonlinear_hat(û, t)``,             ``etdrk4``
                          ``to_fourier(u)``, ``from_fourier(û)``: ``∂t u = L u + N(u)``
                          with ``L`` diagonal in Fourier space
