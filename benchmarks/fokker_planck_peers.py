@@ -15,8 +15,8 @@ L1 ≤ 1e-3, and the next coarser grid must not, so the grid is the smallest tha
 
 Solvers and their knobs:
 
-``fieldflow``  ``FokkerPlanck`` (Scharfetter–Gummel) + ``evolve``: its defaults (TR-BDF2, rtol = 1e-5 in
-               the L1 norm), ``rtol=1e-3``, or a fixed step; structure checks on.
+``fieldflow``  ``FokkerPlanck`` (Scharfetter–Gummel) + ``evolve``: its defaults (TR-BDF2, rtol = 1e-5),
+               ``rtol=1e-3, error_norm="l1"``, or a fixed step; structure checks on.
 ``fplanck``    ``FokkerPlanck(temperature=1/k_B, drag=1, ...)`` + ``propagate`` (exact in time:
                ``expm_multiply`` of its master-equation matrix), so only ``n``.
 ``py-pde``     ``PDE({"p": "laplace(p) + divergence(p * gradient(V))"})``, Neumann walls, at its best: the
@@ -64,8 +64,8 @@ TOL = 1e-3
 EXTENT = 6.0
 VAR0 = 0.25
 T_END = 1.0
-MEANS = {1: (1.0,), 2: (1.0, -0.5)}
-GRIDS = {1: [48, 64, 80, 96, 112, 128, 160, 192, 256], 2: [48, 64, 80, 96, 112, 128, 160]}
+MEANS = {1: (1.0,), 2: (1.0, -0.5), 3: (1.0, -0.5, 0.25)}
+GRIDS = {1: [48, 64, 80, 96, 112, 128, 160, 192, 256], 2: [48, 64, 80, 96, 112, 128, 160], 3: [64, 80, 96, 112, 128]}
 
 
 def exact(points: np.ndarray, t: float, dim: int) -> np.ndarray:
@@ -104,7 +104,7 @@ class Solver:
 
 class FieldflowSolver(Solver):
     name = "fieldflow"
-    knobs = [("defaults", None), ("rtol", 1e-3), ("dt", 1 / 8)]
+    knobs = [("defaults", None), ("rtol", 1e-3), ("dt", 1 / 8)]  # rtol: with error_norm="l1"
     fresh_code = ("from fieldflow import FokkerPlanck, Grid, evolve\n"
                   "from fieldflow.densities import gaussian\n"
                   "from fieldflow.potentials import Quadratic\n"
@@ -118,7 +118,7 @@ class FieldflowSolver(Solver):
         if kind == "defaults":
             return {}
         if kind == "rtol":
-            return {"rtol": value}
+            return {"rtol": value, "error_norm": "l1"}
         return {"method": "trbdf2", "dt": value, "adaptive": False}
 
     def build(self, dim, n, knob):
@@ -140,7 +140,7 @@ class FieldflowSolver(Solver):
         kind, value = knob
         if kind == "defaults":
             return "evolve defaults (TR-BDF2, rtol=1e-5)"
-        return f"TR-BDF2 rtol={value:g}" if kind == "rtol" else f"TR-BDF2 dt=1/{round(1 / value)}"
+        return f"TR-BDF2 rtol={value:g} L1 norm" if kind == "rtol" else f"TR-BDF2 dt=1/{round(1 / value)}"
 
 
 class FplanckSolver(Solver):
@@ -224,7 +224,10 @@ SETTINGS: dict[tuple[str, int], list[tuple[int, int]]] = {
     ("fplanck", 1): [(96, 0)],
     ("fplanck", 2): [(112, 0)],
     ("py-pde", 1): [(112, 0)],
-    ("py-pde", 2): [(128, 0)],
+    ("py-pde", 2): [(112, 0)],
+    # 3D (``--dims 3 --rounds 1 --no-rebuild --no-fresh``: each solve takes a minute or more)
+    ("fieldflow", 3): [(96, 2), (112, 1)],
+    ("fplanck", 3): [(112, 0)],
 }
 
 
@@ -275,14 +278,14 @@ def coarser_fails(row: Row) -> bool:
     return error > TOL
 
 
-def timed_rounds(rows: list[Row], rounds: int) -> None:
+def timed_rounds(rows: list[Row], rounds: int, rebuild: bool = True) -> None:
     """``rounds`` interleaved rounds; keep each row's minimum warm solve and build + solve."""
     for _ in range(rounds):
         for row in rows:
             t0 = time.perf_counter()
             row.solver.run(row.handle)
             row.warm = min(row.warm, time.perf_counter() - t0)
-            if row.solver.name != "py-pde":  # a new py-pde grid recompiles: its rebuild is the first run
+            if rebuild and row.solver.name != "py-pde":  # a new py-pde grid recompiles: its rebuild is the first run
                 t0 = time.perf_counter()
                 row.solver.run(row.solver.build(row.dim, row.n, row.knob))
                 row.rebuilt = min(row.rebuilt, time.perf_counter() - t0)
@@ -332,10 +335,12 @@ def search(solver: Solver, dim: int) -> list[tuple[int, Any, float]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--search", action="store_true", help="scan every solver's knobs over the grid ladder")
-    parser.add_argument("--dims", type=int, nargs="+", default=[1, 2], choices=[1, 2])
+    parser.add_argument("--dims", type=int, nargs="+", default=[1, 2], choices=[1, 2, 3])
     parser.add_argument("--solvers", nargs="+", default=list(SOLVERS), choices=list(SOLVERS))
     parser.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (default 7)")
     parser.add_argument("--no-fresh", action="store_true", help="skip the fresh-process timings")
+    parser.add_argument("--no-rebuild", action="store_true", help="time warm solves only (no build + solve)")
+    parser.add_argument("--no-coarser", action="store_true", help="skip the next-coarser-grid check")
     args = parser.parse_args(argv)
 
     solvers = {}
@@ -359,8 +364,8 @@ def main(argv: list[str] | None = None) -> None:
     robust = {}
     for row in rows:
         first_run(row)
-        robust[id(row)] = row.error <= TOL and (row.solver.name == "py-pde" or coarser_fails(row))
-    timed_rounds(rows, args.rounds)
+        robust[id(row)] = row.error <= TOL and (row.solver.name == "py-pde" or args.no_coarser or coarser_fails(row))
+    timed_rounds(rows, args.rounds, rebuild=not args.no_rebuild)
     if not args.no_fresh:
         startup = python_startup()
         print(f"\nfresh processes (a bare `python -c pass` takes {startup * 1e3:.0f} ms):")
