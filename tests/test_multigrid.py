@@ -192,3 +192,19 @@ def test_axis_by_axis_transfers_are_the_kronecker_matrices(shape):
     e, f = rng.standard_normal(coarse), rng.standard_normal(shape)
     np.testing.assert_allclose(prolong(np, e, shape).ravel(), P @ e.ravel(), rtol=0, atol=1e-14)
     np.testing.assert_allclose(restrict(np, f, coarse).ravel(), P.T @ f.ravel(), rtol=0, atol=1e-14)
+
+
+def test_multigrid_preconditioner_for_gmres_on_a_nonsymmetric_matrix():
+    """``approximate_inverse(A, grid, "multigrid")``: one V-cycle of A's own Galerkin hierarchy (no symmetrisation)
+    makes GMRES converge on the non-symmetric I − cL in far fewer steps than Jacobi, to the LU solution."""
+    from fieldflow.core.linalg import approximate_inverse, gmres
+
+    pde = _fp(64, 2)
+    A = (sp.identity(pde.grid.size) - 0.1 * pde.linear_operator()).tocsr()
+    b = np.exp(-np.sum((np.asarray(pde.grid.points) - 0.5) ** 2, axis=-1)).ravel()
+    exact = spla.spsolve(A.tocsc(), b)
+    mg = gmres(A, b, M=approximate_inverse(A, pde.grid, "multigrid"), rtol=1e-10)
+    jacobi = gmres(A, b, M=approximate_inverse(A, pde.grid, "jacobi"), rtol=1e-10)
+    assert mg.converged and mg.iterations * 3 < jacobi.iterations
+    kappa = 1 + 0.2 * float(np.max(np.abs(A.diagonal())))
+    assert np.linalg.norm(mg.x - exact) <= kappa * 1e-10 * np.linalg.norm(exact)
