@@ -111,6 +111,8 @@ GRID_CASES = {
                                                   40, krylov=True),
     "fokker_planck-3d-trbdf2-multigrid": GridCase(_fp(12, 3), dict(method="trbdf2", dt=2**-7, linear_solver="multigrid"),
                                                   40, krylov=True),
+    "fokker_planck-2d-trbdf2-gmres-multigrid": GridCase(_fp(24, 2), dict(method="trbdf2", dt=2**-7, linear_solver="iterative",
+                                                                       preconditioner="multigrid"), 60, krylov=True),
     "fokker_planck-2d-euler-multigrid": GridCase(_fp(24, 2), dict(method="euler", dt=2**-7, linear_solver="multigrid"),
                                                  30, krylov=True),
     "fokker_planck-2d-ssprk3": GridCase(_fp(24, 2), dict(method="ssprk3", dt=2**-9), 6),
