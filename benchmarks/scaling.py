@@ -48,8 +48,12 @@ from fieldflow.core.metrics import loglog_slope  # noqa: E402
 
 
 def best(fn: Callable[[], Any], repeat: int = 3) -> float:
-    """Minimum wall time of ``repeat`` calls after one untimed warm-up."""
+    """Minimum wall time of at least ``repeat`` calls (more for fast ones: about half a second of repeats, at
+    most 30) after one untimed warm-up."""
+    t0 = time.perf_counter()
     fn()
+    first = time.perf_counter() - t0
+    repeat = max(repeat, min(30, int(0.5 / max(first, 1e-6))))
     out = math.inf
     for _ in range(repeat):
         t0 = time.perf_counter()
