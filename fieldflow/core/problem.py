@@ -188,9 +188,6 @@ class PDE(Problem):
     """
 
     kind: ClassVar[str] = "pde"
-    #: diagnostics (and the structure checks) at the save times only: on small grids evaluating them after
-    #: every step costs as much as the step (``evolve(..., diagnostics_every=k)`` adds every k-th step)
-    diagnostics_every = 0
     conserved = ("mass",)
     positive = True
     monotone = "free_energy"

@@ -84,6 +84,9 @@ class FokkerPlanck(PDE):
     positive = True
     monotone = "kl"
     default_method = "trbdf2"
+    #: diagnostics (and the structure checks) at the save times only: on small grids evaluating them after
+    #: every step costs as much as the step (``evolve(..., diagnostics_every=k)`` adds every k-th step)
+    diagnostics_every = 0
 
     def __init__(self, grid: Grid, V: Potential | Callable[[Any], Any] | Any, D: float = 1.0,
                  mobility: Any = None):

@@ -51,6 +51,9 @@ class TimeDependentFokkerPlanck(FokkerPlanck):
     """
 
     time_dependent = True
+    #: diagnostics after every step, as for grid PDEs in general (the static equation records them at the save
+    #: times only): subclasses check free energies relative to a moving target step by step
+    diagnostics_every = 1
     monotone = None
 
     def __init__(self, grid: Grid, V_of_t: Callable[[float], Any], D_of_t: Callable[[float], float] | float = 1.0,
