@@ -74,11 +74,20 @@ class _NearbyFactor:
         self.A, self.tol = A, tol
         self.M = lu.solve if lu is not None else (lambda v, d=1.0 / A.diagonal(): d * v)
         self.iterations: list[int] = []
+        self._own_lu: Any = None
 
     def solve(self, b: Any, tol: float | None = None) -> Any:
+        if self._own_lu is not None:
+            return self._own_lu.solve(b)
         result = gmres(self.A, b, M=self.M, rtol=tol or self.tol, restart=40, max_restarts=5)
         self.iterations.append(result.iterations)
-        return _check_converged(result, "GMRES with a nearby factorisation", "use linear_solver='direct'")
+        if result.converged:
+            return result.x
+        # an operator far from the assumptions above (not symmetrisable, strongly non-normal): factorise after all
+        from scipy.sparse.linalg import splu
+
+        self._own_lu = splu(self.A.tocsc(), permc_spec="MMD_AT_PLUS_A")
+        return self._own_lu.solve(b)
 
 
 class _SymmetrisedOperator:
