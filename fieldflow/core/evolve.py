@@ -248,7 +248,9 @@ def evolve(
         exactly; equal steps round them to the nearest step.
     diagnostics_every : int, optional
         Also record diagnostics every this many steps, besides each save time (``0``: at the save times
-        only).  Default ``problem.diagnostics_every`` (grids 1, particles 0).
+        only).  Default ``problem.diagnostics_every``: grid PDEs 1 except the static Fokker–Planck equation 0
+        (at the save times only: on small grids its diagnostics would cost as much as its steps), particles 0,
+        step maps 1.
     check : bool
         At each diagnostics sample check the ``problem.conserved`` diagnostics (to ``mass_tol``
         relative), positivity of densities (``min ≥ −positivity_tol·max``) and the ``problem.monotone``
