@@ -285,7 +285,9 @@ def evolve(
         exactly; equal steps round them to the nearest step.
     diagnostics_every : int, optional
         Also record diagnostics every this many steps, besides each save time (``0``: at the save times
-        only).  Default ``problem.diagnostics_every`` (grids 1, particles 0).
+        only).  Default ``problem.diagnostics_every``: grid PDEs 1 except the static Fokker–Planck equation 0
+        (at the save times only: on small grids its diagnostics would cost as much as its steps), particles 0,
+        step maps 1.
     check : bool
         At each diagnostics sample check the ``problem.conserved`` diagnostics (to ``mass_tol``
         relative), positivity of densities (``min ≥ −positivity_tol·max``) and the ``problem.monotone``
@@ -359,7 +361,9 @@ def evolve(
     state = problem.validate(state0)
     rng = _generator(problem, state, seed)
     stepper = make_stepper(method, problem, dt=dt, adaptive=adaptive, rng=rng, **stepper_options)
-    if max_steps is None and (equal_steps or not stepper.adaptive) and dt is not None:
+    # a stepper with its own length guard (SSPRK3's ``max_explicit_steps``) says what to do in its own words
+    own_guard = getattr(stepper, "max_explicit_steps", None) is not None
+    if max_steps is None and (equal_steps or not stepper.adaptive) and dt is not None and not own_guard:
         check_step_count(t_end / dt, f"t_end/dt = {t_end:g}/{dt:g}",
                          "raise dt, or pass max_steps=... to run that many steps anyway")
     if diagnostics_every is None:
@@ -392,7 +396,7 @@ def evolve(
     checks = _Checks(problem, mass_tol, positivity_tol, monotone_tol) if check else None
     if dt_next is None:
         dt_next = stepper.initial_dt(state, t, t_end)
-    if max_steps is None and stepper.adaptive and stepper.explicit and dt_next > 0:
+    if max_steps is None and stepper.adaptive and stepper.explicit and dt_next > 0 and not own_guard:
         check_step_count((t_end - t) / dt_next, f"the explicit {stepper.name!r} run at its stability limit "
                          f"(cfl × stable_dt) dt = {dt_next:.3g}", "use an implicit method (method='trbdf2'), a coarser grid, or pass "
                          "max_steps=... to run that many steps anyway")

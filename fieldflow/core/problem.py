@@ -48,7 +48,11 @@ A step map implements only ``step(state, t, dt)`` besides these; this is all a n
     traj = fieldflow.evolve(MyScheme(...), state0, t_end, dt=tau)   # ceil(t_end/tau) equal steps
 
 Its diagnostics are recorded after every step (``diagnostics_every = 1``) unless the class or ``evolve`` says
-otherwise; the state is an array (or :class:`Particles`).
+otherwise.  The state is an array, or :class:`Particles` for a particle scheme whose step is a map (e.g.
+:class:`fieldflow.landau.JKOLandau`: velocities, weights and the transported ``log f`` as an extra): ``evolve`` then
+saves the positions as the states, the weights once (``traj.weights``) and every extra (``traj.extras[name]``),
+and checkpoints them all.  ``positive`` is a check of array states (densities); a :class:`Particles` state leaves it
+``False`` and checks its weights in ``validate``.
 
 Capabilities
 ------------
@@ -66,6 +70,8 @@ capability               what the problem provides                              
 ``jvp``                  ``jvp(state, v, t)``: an exact Jacobian-vector product              ``euler``, ``trbdf2``
 ``preconditioner``       ``preconditioner(state, c, t)`` ``≈ (I − cJ)^{-1}``                 Newton–GMRES
 ``local_jacobian``       ``local_jacobian(state)``: the sparse nearest-neighbour part of J   ``log-trbdf2``
+``reversible_measure``   ``reversible_measure(t)``: ``log π`` with detailed balance          multigrid solves of
+                         ``L_ij π_j = L_ji π_i`` (``L`` symmetrisable)                       ``euler``, ``trbdf2``
 ``semilinear_fourier``   ``linear_symbol`` (attribute), ``nonlinear_hat(û, t)``,             ``etdrk4``
                          ``to_fourier(u)``, ``from_fourier(û)``: ``∂t u = L u + N(u)``
                          with ``L`` diagonal in Fourier space
@@ -98,6 +104,7 @@ CAPABILITIES: dict[str, str] = {
     "jvp": "an exact Jacobian-vector product jvp(state, v, t)",
     "preconditioner": "a preconditioner preconditioner(state, c, t)",
     "local_jacobian": "a sparse local Jacobian local_jacobian(state)",
+    "reversible_measure": "the log of a measure π with L_ij π_j = L_ji π_i, reversible_measure(t)",
     "semilinear_fourier": "a semilinear Fourier equation (linear_symbol, nonlinear_hat, to_fourier, from_fourier)",
     "deterministic": "deterministic particles (diffusion None)",
     "noise": "particles with noise (diffusion > 0)",
@@ -112,6 +119,7 @@ PDE_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "jvp": ("jvp",),
     "preconditioner": ("preconditioner",),
     "local_jacobian": ("local_jacobian",),
+    "reversible_measure": ("reversible_measure",),
     "semilinear_fourier": ("nonlinear_hat", "to_fourier", "from_fourier"),
 }
 
@@ -233,6 +241,14 @@ class PDE(Problem):
         Build it with :func:`fieldflow.core.linalg.approximate_inverse` from a sparse matrix of the grid's
         namespace, so that it follows the implicit solver's ``preconditioner=`` option (host LU on NumPy,
         a device method on CuPy)."""
+        return None
+
+    def reversible_measure(self, t: float) -> Any | None:
+        """``log π`` (grid-shaped) of a measure with detailed balance ``L_ij π_j = L_ji π_i`` for
+        ``linear_operator(t)``, or ``None`` (the default).
+
+        With it ``Π^{-1/2} L Π^{1/2}`` is symmetric, and the implicit solver's multigrid path solves by
+        conjugate gradients instead of GMRES."""
         return None
 
     def local_jacobian(self, state: Any) -> Any:
@@ -386,7 +402,8 @@ class StepMap(Problem):
     """A state advanced by a map applied at equal steps: ``state_{k+1} = step(state_k, t_k, dt)``.
 
     Implement ``step``, ``validate``, ``diagnostics`` and ``describe`` and set the structure flags; ``evolve``
-    runs it with the stepper ``"step-map"`` (``ceil(t_end/dt)`` equal steps ``dt``).  The state is an array.
+    runs it with the stepper ``"step-map"`` (``ceil(t_end/dt)`` equal steps ``dt``).  The state is an array or
+    :class:`Particles` (positions, weights, per-particle extras; with ``positive = False``).
     """
 
     kind: ClassVar[str] = "map"
