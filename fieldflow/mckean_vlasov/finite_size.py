@@ -165,6 +165,11 @@ class KRamp:
     def r2(self) -> np.ndarray:
         return self.mean[:, 1]
 
+    def __repr__(self) -> str:
+        return (f"KRamp(N={self.N}, {self.K.size} segments, K {self.K[0]:.5g} → {self.K[-1]:.5g}, "
+                f"mean |Z_1| {self.r1[0]:.4g} → {self.r1[-1]:.4g}, t_segment={self.t_segment:g}, dt={self.dt:g}, "
+                f"seed={self.seed})")
+
 
 def _check_positive(name: str, value: Any) -> float:
     try:
