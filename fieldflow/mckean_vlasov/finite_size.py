@@ -35,7 +35,7 @@ the law of the moments is ``≈ exp(−2N ΔF̃_K(Z))`` with the constrained fre
   ``F``; they are separated by the unstable branch (the saddle) with barrier ``ΔF‡``, so the mean
   residence times grow like ``e^{2NΔF‡}`` (Kramers–Arrhenius).
 
-All particle runs go through :func:`_advance`, the one call into the particle time loop: a ramp is a
+All particle runs go through ``_advance``, the one call into the particle time loop: a ramp is a
 sequence of segments at fixed ``K``, the state carried over, each segment seeded from
 ``(seed, segment)``; ramps checkpoint after every segment.  Sweeps over ``N`` (and directions, replicas)
 run through :func:`fieldflow.core.sweep.sweep` (processes by default, or a Dask client).
