@@ -267,10 +267,11 @@ def _free_field(out: Path, quick: bool, info: report.RunInfo) -> list[report.Fin
     fields = C.sample(M, seed=2025)
     # covariance c(x) = E φ_x φ_0 measured with translation averaging (|FFT|² estimator), per batch
     spectra = np.abs(np.fft.rfftn(to_numpy(fields), axes=(1, 2))) ** 2 / lat.size
-    per_batch = np.array([np.fft.irfftn(s.mean(axis=0), s=lat.shape)[0] for s in np.array_split(spectra, batches)])
+    per_batch = np.array([np.fft.irfftn(s.mean(axis=0), s=lat.shape, axes=(0, 1))[0]
+                          for s in np.array_split(spectra, batches)])
     measured = per_batch.mean(axis=0)
     error = per_batch.std(axis=0, ddof=1) / math.sqrt(batches)
-    exact = np.fft.irfftn(to_numpy(C.full_symbol)[..., : lat.n // 2 + 1], s=lat.shape)[0]
+    exact = np.fft.irfftn(to_numpy(C.full_symbol)[..., : lat.n // 2 + 1], s=lat.shape, axes=(0, 1))[0]
     r_axis = np.arange(lat.n // 2 + 1)
     fig, (c1, c2) = subplots(1, 2, figsize=(11, 4.2))
     sample = to_numpy(fields[0])
