@@ -23,9 +23,8 @@ plt = plotting.pyplot()
 #: quick runs under ~20 s on two shared cores run by default; the others with -m slow
 FAST = {"fokker_planck_lsi"}
 #: studies whose owners convert them to the shared report/plotting pieces in their own branches; when one is
-#: converted its strict xfail turns into a failure here, and it is removed from this set.  landau_jko: summary
-#: lines without verdicts, CSVs without sidecars, panels without y labels (its Landau engineer converts it)
-NOT_YET_CONVERTED = {"landau_jko"}
+#: converted its strict xfail turns into a failure here, and it is removed from this set (all are converted now)
+NOT_YET_CONVERTED: set[str] = set()
 
 
 # ------------------------------------------------------------------------------------------------ the checker
