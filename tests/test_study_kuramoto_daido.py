@@ -1,6 +1,7 @@
 """The Kuramoto–Daido studies (phase diagram, branches) run and write their figures and tables."""
 
 import csv
+import re
 
 import pytest
 
@@ -25,9 +26,12 @@ def test_study_quick_run(tmp_path):
     assert kinds[0.25] == "continuous" and kinds[0.75] == "discontinuous" and kinds[2.0] == "continuous"
     assert kinds[-1.0] == "continuous" and kinds[-2.0] == "continuous"
     assert all(float(r["K_c"]) == 1.0 for r in rows if float(r["m"]) < 0)
+    m_star = next(line for name, line in summary.items() if name.startswith("m_*"))
+    assert "→ PASS" in m_star
+    assert all("→ PASS" in line for line in summary.values()), summary
     # m_* against the root of the test's own g(m) = min_{a₁≠0} H/P − 1/m (quadrature and minimiser of its own, see
     # test_spectral_phase): the summary prints 10 decimals, so they agree to 1e-10 (measured: 2e-13 apart)
-    assert abs(float(summary["m_star"].split()[0]) - independent_m_star()) <= 1e-10
+    assert abs(float(re.search(r"m_\* = ([0-9.]+)", m_star).group(1)) - independent_m_star()) <= 1e-10
 
 
 @pytest.mark.slow
@@ -43,4 +47,5 @@ def test_branches_study_quick_run(tmp_path):
     assert max(float(r["difference"]) for r in checks if r["check"].startswith("K_c")) < 1e-10
     special = list(csv.DictReader(open(tmp_path / "special_points.csv")))
     assert {r["kind"] for r in special} >= {"fold", "bifurcation"}
-    assert "kinds agree: True" in summary["K_c"]
+    assert "5 of 5 agree" in summary["K_c: kind of transition, branches vs critical_coupling"]
+    assert all("→ FAIL" not in line for line in summary.values()), summary

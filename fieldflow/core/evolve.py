@@ -246,6 +246,7 @@ def evolve(
     positivity_tol: float = 1e-10,
     monotone_tol: float = 1e-10,
     progress: bool | None = None,
+    label: str | None = None,
     checkpoint: str | Path | None = None,
     checkpoint_every: float = 60.0,
     resume: str | Path | bool | None = None,
@@ -295,6 +296,9 @@ def evolve(
         so far when violated.
     progress : bool, optional
         tqdm progress bar; default on when stderr is a terminal.
+    label : str, optional
+        The progress bar's description, naming the case (``"double well, n = 256"``); default the
+        problem's class name.
     checkpoint : path, optional
         Write a checkpoint every ``checkpoint_every`` seconds of wall time, on Ctrl-C, on a structure
         error and at the end (:mod:`fieldflow.core.checkpoint`: the live state is rewritten, the history
@@ -431,7 +435,7 @@ def evolve(
     elif checks is not None:
         checks.resume(traj.diagnostics)
 
-    bar = progress_bar(progress, t, t_end, type(problem).__name__)
+    bar = progress_bar(progress, t, t_end, type(problem).__name__ if label is None else str(label))
     wall0 = last_checkpoint = _time.perf_counter()
     traj.info["status"] = "running"
     in_step, rng_before = False, None

@@ -17,15 +17,17 @@ A point that raises does not lose the others: every point runs, a failing one is
 from __future__ import annotations
 
 import os
+import os
+import sys
 import traceback
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .validation import function, integer, one_of, shown
 
-__all__ = ["sweep", "SweepFailure", "SweepError"]
+__all__ = ["sweep", "SweepFailure", "SweepError", "case_progress"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,34 @@ def _run_point(func: Callable[[Any], Any], param: Any) -> Any:
         return SweepFailure(param, type(exc).__name__, str(exc), traceback.format_exc())
 
 
+def _case_bar(label: str | None, total: int, enabled: bool | None = None) -> Any:
+    """A tqdm bar over ``total`` cases named ``label`` (``None`` without a label, or when disabled; default:
+    on when stderr is a terminal, as :func:`fieldflow.evolve`'s bar)."""
+    if label is None or (enabled is False) or (enabled is None and not sys.stderr.isatty()):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=label, unit="case")
+
+
+def case_progress(items: Iterable[Any], label: str, enabled: bool | None = None) -> Iterator[Any]:
+    """Iterate over ``items`` with a progress bar named ``label`` over the cases (a loop that does not go
+    through :func:`fieldflow.evolve`, which has its own bar over simulated time).
+
+    The bar is shown when stderr is a terminal (``enabled=None``), or as ``enabled`` says.
+    """
+    items = list(items)
+    bar = _case_bar(label, len(items), enabled)
+    try:
+        for item in items:
+            yield item
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
 def _run_chunk(func: Callable[[Any], Any], chunk: Sequence[Any]) -> list[Any]:
     return [_run_point(func, p) for p in chunk]
 
@@ -81,6 +111,7 @@ def sweep(
     max_workers: int | None = None,
     chunks: int | None = None,
     errors: str = "raise",
+    label: str | None = None,
 ) -> list[Any]:
     """``[func(p) for p in params]``, evaluated in parallel, every point kept.
 
@@ -104,6 +135,9 @@ def sweep(
         What a point that raises becomes.  Either way every other point runs and is kept.  ``"raise"``: after
         all points, a :class:`SweepError` whose ``results`` hold them all (a :class:`SweepFailure` for each
         failure).  ``"record"``: the list is returned with a :class:`SweepFailure` in place of each failure.
+    label : str, optional
+        Name of a progress bar over the parameter values, advanced as tasks finish (shown when stderr is
+        a terminal); no bar without a label.
 
     Returns
     -------
@@ -128,7 +162,8 @@ def sweep(
     if not params:
         return []
     if executor == "serial":
-        results = _run_chunk(func, params)
+        items = params if label is None else case_progress(params, label)
+        results = [_run_point(func, p) for p in items]
     else:
         if isinstance(executor, str):
             raise ValueError(f"executor must be an Executor, a dask Client, 'serial' or None, got {executor!r}")
@@ -141,8 +176,13 @@ def sweep(
         n_chunks = min(len(params), chunks or 4 * workers)
         size = -(-len(params) // n_chunks)
         batches = [params[i:i + size] for i in range(0, len(params), size)]
+        bar = _case_bar(label, len(params))
         try:
             futures = [pool.submit(partial(_run_chunk, func), batch) for batch in batches]
+            if bar is not None:
+                sizes = {future: len(batch) for future, batch in zip(futures, batches)}
+                for future in as_completed(futures):
+                    bar.update(sizes[future])
             results = []
             for future, batch in zip(futures, batches):
                 try:
@@ -150,6 +190,8 @@ def sweep(
                 except Exception as exc:  # the task itself failed (a worker died, func not picklable)
                     results += [SweepFailure(p, type(exc).__name__, str(exc), traceback.format_exc()) for p in batch]
         finally:
+            if bar is not None:
+                bar.close()
             if own:
                 pool.shutdown()
     if errors == "raise" and any(isinstance(r, SweepFailure) for r in results):

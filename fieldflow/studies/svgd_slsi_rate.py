@@ -63,7 +63,7 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
         for alpha in alphas:
             report.announce("svgd_slsi_rate", f"α = {alpha:g}, ℓ = {ell:g}: evolving to t = {T:g}")
             pde = ff.SVGDFlow(grid, V, kernel, alpha=alpha)
-            traj = ff.evolve(pde, rho0, T, save_every=T / 40, rtol=1e-6)
+            traj = ff.evolve(pde, rho0, T, save_every=T / 40, rtol=1e-6, label=f"SVGD α = {alpha:g}, ℓ = {ell:g}")
             with warnings.catch_warnings():  # reported in the findings instead
                 warnings.simplefilter("ignore", PreAsymptoticFitWarning)
                 fit = kl_rate(traj, window=(T / 3, T))
