@@ -124,6 +124,14 @@ def test_sample_state_draws_from_the_minimiser():
 
 def test_bad_input():
     W = kuramoto_daido(0.8)
+    with pytest.raises(ValueError, match=r"dt = 10000 .* far beyond the stability of Euler–Maruyama; use dt ≤"):
+        euler_maruyama_coupling(W, 1.0, 1e4)
+    with pytest.raises(ValueError, match="N must be a positive integer"):
+        sample_state(W, 1.0, 2.5, seed=0)
+    with pytest.raises(TypeError, match="ordered must be True or False"):
+        sample_state(W, 1.0, 10, seed=0, ordered="yes")
+    with pytest.raises(ValueError, match="N must be"):
+        default_time_step(0)
     with pytest.raises(ValueError, match="positive couplings"):
         k_ramp(W, [0.9, -1.0], 10)
     with pytest.raises(ValueError, match="N must be"):

@@ -87,3 +87,20 @@ def test_bad_input():
     with pytest.raises(ValueError, match="modes"):
         free_energy_landscape(kuramoto(), 1.0, [0.0], [0.0])
     assert np.isnan(constrained_free_energy(kuramoto(), 1.0, [[1.2]])[0])
+    with pytest.raises(ValueError, match="r1 must"):
+        free_energy_landscape(kuramoto_daido(0.5), 1.0, [np.nan, 0.0], [0.0])
+    with pytest.raises(ValueError, match=r"r must lie in \[−1, 1\]"):
+        kuramoto_free_energy_profile(1.0, [0.5, 1.5])
+    with pytest.raises(ValueError, match="moments must"):
+        constrained_free_energy(kuramoto(), 1.0, [[np.nan]])
+
+
+def test_profile_at_strong_coupling_uses_the_asymptotic_series():
+    """Beyond ``|2Kr| = 10⁸`` the profile switches to the asymptotic ``log I_0``; at ``x = 5·10⁸`` SciPy's ``ive`` still
+    works and is the reference (relative 1e-15 of ``K r²``); at ``x = 10¹²``, where ``ive`` returns NaN, the value
+    must still be finite and follow ``F_K(1) = K − 2K + ½ log(4πK) + O(1/K)``."""
+    K = 2.5e8
+    reference = K - (math.log(ive(0, 2 * K)) + 2 * K)
+    assert abs(kuramoto_free_energy_profile(K, 1.0) - reference) <= 1e-15 * K
+    K = 5e11
+    assert abs(kuramoto_free_energy_profile(K, 1.0) - (-K + 0.5 * math.log(4 * math.pi * K))) <= 1e-3

@@ -53,6 +53,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core.evolve import evolve
+from ..core.validation import boolean, integer, real_number, shown
 from . import particles
 from .interactions import Fourier
 
@@ -77,9 +78,15 @@ def euler_maruyama_coupling(W: Fourier, K: float, dt: float) -> float:
     ``k`` the mode of the largest ``c_k``.  Running the particles at ``K_{dt}`` removes the ``O(dt)`` shift of
     their critical coupling (``dt/4`` for Kuramoto), to which ``⟨|Z_1|⟩`` at ``K_c`` is very sensitive.
     """
+    K = real_number(K, "the coupling K", positive=True, hint="the interaction strength of K W")
+    dt = real_number(dt, "dt", positive=True, hint="the Euler–Maruyama step")
     k = _critical_mode(W)
     x = dt * k * k * K * W.coefficient(k) / 2
-    return float(K * math.expm1(x) / x)
+    if x > 700:
+        raise ValueError(f"dt = {dt:g} at K = {K:g} gives x = dt·k²·K·c_k/2 = {x:.3g} (mode k = {k}) and the corrected "
+                         f"coupling K(e^x − 1)/x overflows: the step is far beyond the stability of Euler–Maruyama; "
+                         f"use dt ≤ {1400 / (k * k * K * W.coefficient(k)):.3g}")
+    return K if x == 0 else float(K * math.expm1(x) / x)
 
 
 def _advance(W: Fourier, K: float, theta: np.ndarray, duration: float, dt: float, seed: int,
@@ -114,12 +121,17 @@ def sample_state(W: Fourier, K: float, N: int, seed: int, ordered: bool = True, 
     """
     from .stationary import free_energy_minimizer
 
+    N = integer(N, "N", minimum=1, maximum=10**8, hint="the number of oscillators")
+    n = integer(n, "n", minimum=16, maximum=2**24, hint="the nodes of the inverse-CDF table")
+    seed = integer(seed, "seed", minimum=0, hint="a non-negative integer")
+    ordered = boolean(ordered, "ordered", hint="True: from the free-energy minimiser; False: uniform")
     rng = np.random.default_rng(seed)
     if not ordered:
         return rng.uniform(0, 2 * np.pi, N)
     state = free_energy_minimizer(W, K)
     theta = 2 * np.pi * (np.arange(n) + 0.5) / n
-    q = np.exp(sum(2 * K * W.coefficient(k) * r * np.cos(k * theta) for k, r in zip(W.modes, state.moments)))
+    exponent = sum(2 * K * W.coefficient(k) * r * np.cos(k * theta) for k, r in zip(W.modes, state.moments))
+    q = np.exp(exponent - np.max(exponent))  # shifted: a strong coupling would overflow e^{2Kr cos θ}
     cdf = np.cumsum(q) / q.sum()
     return np.interp(rng.uniform(0, 1, N), np.concatenate([[0.0], cdf]), np.concatenate([[0.0], theta + np.pi / n]))
 
@@ -187,6 +199,7 @@ def default_time_step(N: int) -> float:
     Measured (Kuramoto–Daido ``m = 0.25``, ``K = 1.3``, ``N = 2000``): the bias is ``≈ −0.4 dt`` (``dt = 0.1,
     0.05, 0.02``), and ``σ_N ≈ 0.63/√N``, so the ratio is ``≈ 0.6 dt √N``.
     """
+    N = integer(N, "N", minimum=1, hint="the number of oscillators")
     return min(0.05, 1 / math.sqrt(N))
 
 
@@ -303,6 +316,8 @@ def hysteresis_loops(W: Fourier, K_range: tuple[float, float], Ns: Sequence[int]
 
 
 def _critical_mode(W: Fourier) -> int:
+    if not isinstance(W, Fourier):
+        raise TypeError(f"W must be a fieldflow.mckean_vlasov.interactions.Fourier interaction, got {shown(W)}")
     positive = {k: c for k, c in W.coefficients.items() if k >= 1 and c > 0}
     if not positive:
         raise ValueError(f"{W!r} has no positive coefficient: the uniform state never loses stability")

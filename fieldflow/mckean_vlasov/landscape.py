@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ive
 
+from ..core.validation import integer, real_array, real_number
 from .interactions import Fourier
 from .self_consistency import SelfConsistency
 
@@ -41,14 +42,22 @@ __all__ = ["kuramoto_free_energy_profile", "constrained_free_energy", "Landscape
 def kuramoto_free_energy_profile(K: float, r: Any) -> np.ndarray:
     """The parameterised Kuramoto free energy ``F_K(r) = K r² − log I_0(2Kr)`` (dimensionless).
 
-    ``log I_0(x) = log(ive(0, x)) + |x|`` keeps full precision for large ``x``.
+    ``log I_0(x) = log(ive(0, x)) + |x|`` keeps full precision for large ``x``; beyond ``|x| = 10⁸`` (where SciPy's
+    ``ive`` stops) the asymptotic ``log I_0(x) = |x| − ½ log(2π|x|) + log(1 + 1/(8|x|)) + O(x⁻²)`` is exact to
+    round-off.  ``r`` is an order parameter, in ``[−1, 1]``.
     """
-    K = float(K)
-    if not (math.isfinite(K) and K > 0):
-        raise ValueError(f"the coupling K must be positive and finite, got {K!r}")
-    r = np.asarray(r, dtype=float)
+    K = real_number(K, "the coupling K", positive=True, hint="the interaction strength of K W")
+    r = real_array(r, "r", hint="the order parameter(s) r in [−1, 1]")
+    if r.size and np.max(np.abs(r)) > 1:
+        raise ValueError(f"r must lie in [−1, 1] (an order parameter |∫e^{{iθ}}q|), got max|r| = "
+                         f"{np.max(np.abs(r)):.6g}; pass values in [−1, 1]")
     x = 2 * K * r
-    return K * r * r - (np.log(ive(0, x)) + np.abs(x))
+    ax = np.abs(x)
+    large = ax > 1e8
+    far = np.where(large, ax, 1e8)
+    log_i0 = ax + np.where(large, -0.5 * np.log(2 * math.pi * far) + np.log1p(1 / (8 * far)),
+                           np.log(ive(0, np.where(large, 0.0, x))))
+    return K * r * r - log_i0
 
 
 def _legendre(system: SelfConsistency, r: np.ndarray, a_max: float, tol: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
@@ -106,10 +115,10 @@ def constrained_free_energy(W: Fourier, K: float, moments: Any, n: int = 1024, a
     """
     if not isinstance(W, Fourier):
         raise ValueError(f"W must be a Fourier interaction, got {type(W).__name__}")
-    K = float(K)
-    if not (math.isfinite(K) and K > 0):
-        raise ValueError(f"the coupling K must be positive and finite, got {K!r}")
-    r = np.asarray(moments, dtype=float)
+    K = real_number(K, "the coupling K", positive=True, hint="the interaction strength of K W")
+    n = integer(n, "n", minimum=16, maximum=2**20, hint="the quadrature nodes on the circle")
+    a_max = real_number(a_max, "a_max", positive=True, maximum=700, hint="the largest maximum-entropy exponent")
+    r = real_array(moments, "moments", hint="the moments r_k = ∫cos(kθ)q, one per mode of W on the last axis")
     M = len(W.modes)
     if r.shape[-1:] != (M,):
         raise ValueError(f"moments must have a last axis of length {M} (one per mode {W.modes}), got shape {r.shape}")
@@ -163,7 +172,8 @@ def free_energy_landscape(W: Fourier, K: float, r1: Any, r2: Any, n: int = 512, 
     if not isinstance(W, Fourier) or W.modes != (1, 2):
         raise ValueError(f"free_energy_landscape draws the (r_1, r_2) plane of an interaction with modes (1, 2), "
                          f"e.g. kuramoto_daido(m) with m != 0; got {W!r}")
-    r1, r2 = np.asarray(r1, dtype=float), np.asarray(r2, dtype=float)
+    r1 = real_array(r1, "r1", ndim=(0, 1), hint="the values of the moment r_1 = ∫cos θ q")
+    r2 = real_array(r2, "r2", ndim=(0, 1), hint="the values of the moment r_2 = ∫cos 2θ q")
     grid = np.stack(np.meshgrid(r1, r2, indexing="ij"), axis=-1)
     # the moment space of (cos θ, cos 2θ) = (c, 2c² − 1), c ∈ [−1, 1], is the region above the parabola
     inside = (grid[..., 1] > 2 * grid[..., 0] ** 2 - 1) & (grid[..., 1] < 1)
