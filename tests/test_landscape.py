@@ -93,6 +93,8 @@ def test_bad_input():
         kuramoto_free_energy_profile(1.0, [0.5, 1.5])
     with pytest.raises(ValueError, match="moments must"):
         constrained_free_energy(kuramoto(), 1.0, [[np.nan]])
+    with pytest.raises(ValueError, match=r"r2 must lie in \[−1, 1\]"):
+        free_energy_landscape(kuramoto_daido(0.5), 1.0, [0.0], [0.0, 1e300])
 
 
 def test_profile_at_strong_coupling_uses_the_asymptotic_series():

@@ -202,6 +202,10 @@ ENTRIES = [
     Entry("euler_maruyama_coupling", fs.euler_maruyama_coupling, dict(W=kuramoto(), K=1.0, dt=0.01),
           {"K": ("coupling K",), "W": ("Fourier",)}),
     Entry("default_time_step", fs.default_time_step, dict(N=100)),
+    Entry("critical_order_parameter", fs.critical_order_parameter, dict(W=kuramoto(), N=[100, 400]),
+          {"W": ("Fourier",)}),
+    Entry("subcritical_order_parameter", fs.subcritical_order_parameter, dict(W=kuramoto(), K=0.5, N=[100, 400]),
+          {"K": ("coupling K",), "W": ("Fourier",)}),
     Entry("sample_state", fs.sample_state, dict(W=kuramoto(), K=1.0, N=10, seed=0, ordered=True, n=256),
           {"K": ("coupling K",), "W": ("Fourier",)}),
     # ------------------------------------------------------------------ Landau

@@ -18,6 +18,9 @@ def particle_moments(v: Any, w: Any) -> dict[str, float]:
     xp = namespace_of(v)
     out = {"mass": float(xp.sum(w)), "energy": float(xp.sum(w * xp.sum(v * v, axis=1)))}
     mass = out["mass"]
+    if not mass > 0:
+        raise ValueError(f"the weights w sum to {mass!r}: particle moments need a positive total mass; pass "
+                         "non-negative weights that are not all zero")
     for a in range(v.shape[1]):
         p = float(xp.sum(w * v[:, a]))
         out[f"momentum_{a}"] = p

@@ -53,7 +53,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core.evolve import evolve
-from ..core.validation import boolean, integer, real_number, shown
+from ..core.validation import boolean, integer, real_array, real_number, shown
 from . import particles
 from .interactions import Fourier
 
@@ -342,15 +342,21 @@ def critical_order_parameter(W: Fourier, N: Any) -> np.ndarray:
     b = critical_quartic_coefficient(W)
     if b <= 0:
         raise ValueError(f"b = {b:.4g} <= 0: the transition of {W!r} at K_# is not continuous")
-    return math.gamma(0.75) / math.gamma(0.5) * (b * np.asarray(N, dtype=float)) ** -0.25
+    N = real_array(N, "N", positive=True, hint="the number(s) of oscillators")
+    return math.gamma(0.75) / math.gamma(0.5) * (b * N) ** -0.25
 
 
 def subcritical_order_parameter(W: Fourier, K: float, N: Any) -> np.ndarray:
     """``⟨|Z_1|⟩ = √(π/(4N(1 − K c_1)))`` of ``N`` oscillators at the uniform state, ``K c_1 < 1``."""
+    if not isinstance(W, Fourier):
+        raise TypeError(f"W must be a fieldflow.mckean_vlasov.interactions.Fourier interaction, got {shown(W)}")
+    K = real_number(K, "the coupling K", hint="the interaction strength of K W (K c_1 < 1)")
+    N = real_array(N, "N", positive=True, hint="the number(s) of oscillators")
     c1 = W.coefficient(1)
     if not K * c1 < 1:
-        raise ValueError(f"K c_1 = {K * c1:.4g} >= 1: the uniform state is not stable")
-    return np.sqrt(math.pi / (4 * np.asarray(N, dtype=float) * (1 - K * c1)))
+        raise ValueError(f"K c_1 = {K * c1:.4g} >= 1: the uniform state is not stable; the coupling K must be below "
+                         f"1/c_1 = {1 / c1:.4g}")
+    return np.sqrt(math.pi / (4 * N * (1 - K * c1)))
 
 
 def order_parameter_band(W: Fourier, K: float, moments: Sequence[float], N: int, width: float = 3.0) -> tuple[float, float]:

@@ -174,6 +174,10 @@ def free_energy_landscape(W: Fourier, K: float, r1: Any, r2: Any, n: int = 512, 
                          f"e.g. kuramoto_daido(m) with m != 0; got {W!r}")
     r1 = real_array(r1, "r1", ndim=(0, 1), hint="the values of the moment r_1 = ∫cos θ q")
     r2 = real_array(r2, "r2", ndim=(0, 1), hint="the values of the moment r_2 = ∫cos 2θ q")
+    for name, r in (("r1", r1), ("r2", r2)):
+        if r.size and np.max(np.abs(r)) > 1:
+            raise ValueError(f"{name} must lie in [−1, 1] (a moment ∫cos(kθ)q of a probability density), got "
+                             f"max|{name}| = {np.max(np.abs(r)):.6g}; pass values in [−1, 1]")
     grid = np.stack(np.meshgrid(r1, r2, indexing="ij"), axis=-1)
     # the moment space of (cos θ, cos 2θ) = (c, 2c² − 1), c ∈ [−1, 1], is the region above the parabola
     inside = (grid[..., 1] > 2 * grid[..., 0] ** 2 - 1) & (grid[..., 1] < 1)
