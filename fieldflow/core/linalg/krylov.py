@@ -73,6 +73,13 @@ def as_operator(op: Any) -> Callable[[Any], Any] | None:
     return lambda v: op @ v
 
 
+def _operators(A: Any, M: Any, b: Any, rtol: float, atol: float) -> tuple[Any, Callable, Callable]:
+    """The array namespace of ``b`` and ``A``, ``M`` as callables (``M = None``: the identity); tolerances checked."""
+    if rtol < 0 or atol < 0:
+        raise ValueError(f"rtol and atol must be non-negative, got {rtol} and {atol}")
+    return namespace_of(b), as_operator(A), as_operator(M) or (lambda v: v)
+
+
 def _givens(a: float, b: float) -> tuple[float, float, float]:
     """``(c, s, r)`` with ``[c s; −s c] [a; b] = [r; 0]`` (real rotation, LAPACK's ``lartg`` convention)."""
     if b == 0.0:
@@ -116,11 +123,7 @@ def gmres(A: Any, b: Any, *, M: Any = None, x0: Any = None, rtol: float = 1e-8, 
     """
     if restart < 1 or max_restarts < 1:
         raise ValueError(f"restart and max_restarts must be positive, got {restart} and {max_restarts}")
-    if rtol < 0 or atol < 0:
-        raise ValueError(f"rtol and atol must be non-negative, got {rtol} and {atol}")
-    xp = namespace_of(b)
-    apply_A = as_operator(A)
-    apply_M = as_operator(M) or (lambda v: v)
+    xp, apply_A, apply_M = _operators(A, M, b, rtol, atol)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is detected and raised below, not warned
         return _cycles(xp, apply_A, apply_M, b, x0, rtol, atol, min(restart, b.shape[0]), max_restarts)
 
@@ -243,11 +246,7 @@ def cg(A: Any, b: Any, *, M: Any = None, x0: Any = None, rtol: float = 1e-10, at
     """
     if maxiter < 1:
         raise ValueError(f"maxiter must be positive, got {maxiter}")
-    if rtol < 0 or atol < 0:
-        raise ValueError(f"rtol and atol must be non-negative, got {rtol} and {atol}")
-    xp = namespace_of(b)
-    apply_A = as_operator(A)
-    apply_M = as_operator(M) or (lambda v: v)
+    xp, apply_A, apply_M = _operators(A, M, b, rtol, atol)
     x = xp.zeros_like(b) if x0 is None else x0.copy()
     r = b if x0 is None else b - apply_A(x)
     matvecs = 0 if x0 is None else 1
