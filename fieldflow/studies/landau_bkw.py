@@ -191,8 +191,9 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
     report.announce("landau_bkw", f"score-based particles, N = {n}")
     v0 = exact2.sample(n, 0.5, seed=0)
     method = ScoreLandau(2, 0.0)
-    res = evolve(method, Particles(v0, extras={"log_f": np.log(exact2.density(v0, 0.5))}), 0.6 if quick else 3.0,
-                 dt=0.05, save_times=np.arange(0.1, 3.0, 0.1 if quick else 0.25), label=f"score particles, N = {n}")
+    t_end = 0.6 if quick else 3.0
+    res = evolve(method, Particles(v0, extras={"log_f": np.log(exact2.density(v0, 0.5))}), t_end,
+                 dt=0.05, save_times=np.arange(0.1, t_end, 0.1 if quick else 0.25), label=f"score particles, N = {n}")
     score_rows = []
     for t, state, H, D in zip(res.times, res.states, res["entropy"], res["dissipation"]):
         model = method.fit(state, res.weights)
