@@ -66,6 +66,9 @@ capability               what the problem provides                              
 ``jvp``                  ``jvp(state, v, t)``: an exact Jacobian-vector product              ``euler``, ``trbdf2``
 ``preconditioner``       ``preconditioner(state, c, t)`` ``≈ (I − cJ)^{-1}``                 Newton–GMRES
 ``local_jacobian``       ``local_jacobian(state)``: the sparse nearest-neighbour part of J   ``log-trbdf2``
+``monotone_value``       ``monotone_value(state)``: the ``monotone`` diagnostic alone,       ``trbdf2``, ``euler``,
+                         cheap enough for every trial step; a step that raises it is         ``log-trbdf2``
+                         rejected and retried smaller
 ``semilinear_fourier``   ``linear_symbol`` (attribute), ``nonlinear_hat(û, t)``,             ``etdrk4``
                          ``to_fourier(u)``, ``from_fourier(û)``: ``∂t u = L u + N(u)``
                          with ``L`` diagonal in Fourier space
@@ -98,6 +101,7 @@ CAPABILITIES: dict[str, str] = {
     "jvp": "an exact Jacobian-vector product jvp(state, v, t)",
     "preconditioner": "a preconditioner preconditioner(state, c, t)",
     "local_jacobian": "a sparse local Jacobian local_jacobian(state)",
+    "monotone_value": "the monotone diagnostic at a trial state, monotone_value(state)",
     "semilinear_fourier": "a semilinear Fourier equation (linear_symbol, nonlinear_hat, to_fourier, from_fourier)",
     "deterministic": "deterministic particles (diffusion None)",
     "noise": "particles with noise (diffusion > 0)",
@@ -112,6 +116,7 @@ PDE_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "jvp": ("jvp",),
     "preconditioner": ("preconditioner",),
     "local_jacobian": ("local_jacobian",),
+    "monotone_value": ("monotone_value",),
     "semilinear_fourier": ("nonlinear_hat", "to_fourier", "from_fourier"),
 }
 
@@ -238,6 +243,15 @@ class PDE(Problem):
     def local_jacobian(self, state: Any) -> Any:
         """The sparse (SciPy) nearest-neighbour part of ``∂ rhs/∂ state``, for preconditioners."""
         raise NotImplementedError(f"{type(self).__name__} provides no local Jacobian")
+
+    def monotone_value(self, state: Any) -> float:
+        """The diagnostic named by ``monotone`` at ``state`` (capability ``"monotone_value"``).
+
+        An equation whose scheme dissipates that diagnostic exactly provides it so that the implicit steppers
+        can treat an increase over a trial step as a failed step (an unconverged Newton solve or a step too
+        large for the error estimate) and retry smaller, instead of handing it to ``evolve``'s structure check.
+        """
+        raise NotImplementedError(f"{type(self).__name__} provides no monotone_value")
 
     # semilinear split ∂t u = L u + N(u), L = diag(linear_symbol) in Fourier space (capability "semilinear_fourier")
     def nonlinear_hat(self, u_hat: Any, t: float) -> Any:
