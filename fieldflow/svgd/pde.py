@@ -153,6 +153,10 @@ class _DuncanFlow(PDE):
                 f"the box is too large for this V: the target e^(-V)/Z falls to e^(-{worst:.0f}) at its edge, below the "
                 "floating-point range; shrink the box to where V - min V < ~650"
             )
+        #: ``max_i (V − V0/2)``: the logarithm of the largest Duncan weight ``e^{V − V0/2}`` on the box.  The tail
+        #: cells' transport speed is the bulk's nonlocal velocity amplified by it; beyond ~30 the implicit stages'
+        #: Newton systems become too nonlinear to solve (docs/equations/svgd.rst, "Limits")
+        self.log_weight_max = float(xp.max(self.V - 0.5 * self.V0))
         self.rho_inf = xp.exp(self.log_rho_inf)
         self.inv_rho_inf = xp.exp(-self.log_rho_inf)
         # face lattices: per axis, the interior faces between cells i and i + e_a
