@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+import fieldflow as ff
 from fieldflow.landau import BKW, JKOLandau, ScoreLandau
 from fieldflow.studies.landau_jko import bimaxwellian_particles, bkw_errors, bkw_particles
 
@@ -43,12 +44,14 @@ def cost(quick: bool) -> None:
             v, logf = bimaxwellian_particles(n)
         w = np.full(n, 1.0 / n)
         steps = 4
-        score = per_step(lambda: ScoreLandau(d, gamma, C=C).run(v, logf, steps * dt, dt, weights=w), steps)
+        score = per_step(lambda: ff.evolve(ScoreLandau(d, gamma, C=C), ff.Particles(v, w, {"log_f": logf}),
+                                           steps * dt, dt=dt), steps)
         for label, opts in variants:
             runs = {}
 
             def go():
-                runs["traj"] = JKOLandau(d, gamma, C=C, **opts).run(v, logf, steps * dt, dt)
+                runs["traj"] = ff.evolve(JKOLandau(d, gamma, C=C, **opts), ff.Particles(v, w, {"log_f": logf}),
+                                         steps * dt, dt=dt)
 
             t = per_step(go, steps)
             it = float(np.mean(runs["traj"]["iterations"][1:]))
@@ -65,7 +68,8 @@ def batches(quick: bool) -> None:
         m4, dH, secs = [], [], []
         for seed in (seeds if size else (0,)):
             t0 = time.perf_counter()
-            traj = JKOLandau(2, 0.0, C=C, batch_size=size, seed=seed).run(v, logf, t_end, dt)
+            traj = ff.evolve(JKOLandau(2, 0.0, C=C, batch_size=size, seed=seed),
+                             ff.Particles(v, extras={"log_f": logf}), t_end, dt=dt)
             secs.append((time.perf_counter() - t0) / traj.info["steps"])
             err = bkw_errors({"t": traj["t"], "fourth_moment": traj["fourth_moment"], "entropy": traj["entropy"]},
                              exact)

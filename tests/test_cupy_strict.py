@@ -141,6 +141,7 @@ GRID_CASES = {
     "landau-2d-trbdf2": GridCase(_landau, dict(method="trbdf2", dt=2**-10), 30, krylov=True),
     "landau-2d-euler": GridCase(_landau, dict(method="euler", dt=2**-10), 20, krylov=True),
     "landau-2d-log-trbdf2": GridCase(_landau, dict(method="log-trbdf2", dt=2**-12), 360, krylov=True),
+    "landau-2d-positive-trbdf2": GridCase(_landau, dict(method="positive-trbdf2", dt=2**-8, **JACOBI), 70, krylov=True),
 }
 
 

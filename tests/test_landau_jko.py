@@ -13,7 +13,8 @@ import math
 import numpy as np
 import pytest
 
-from fieldflow.landau import BKW, JKOLandau, JKOState, fit_score, landau_velocity
+import fieldflow as ff
+from fieldflow.landau import BKW, JKOLandau, entropy_increases, fit_score, landau_velocity
 from fieldflow.landau.collision import collision_kernel, kernel_divergence
 from fieldflow.landau.gradient_basis import GradientBasis, monomial_exponents
 from fieldflow.landau.pair_sums import pair_flow, pair_flow_features, pair_flow_vjp, random_batches
@@ -226,20 +227,62 @@ def test_random_batches_are_unbiased_and_conserve_momentum():
 # ============================================================================ structure and the small-Δt limit
 
 
+def _evolve(method, v, logf, t_end, dt, **options):
+    """``ff.evolve`` of the JKO step map from particles ``v`` with ``log f`` (equal weights)."""
+    return ff.evolve(method, ff.Particles(v, extras={"log_f": logf}), t_end, dt=dt, **options)
+
+
 def test_structure_of_a_run():
-    """Mass exact, momentum ≤ 1e-12, energy to round-off (dilation) or with the stated first-order drift (without),
-    entropy non-increasing at every step; a run reports no entropy increase."""
+    """Through the one time loop: mass exact, momentum ≤ 1e-12, energy to round-off (dilation), entropy decreasing at
+    every step (the loop's structure check would stop the run otherwise; no increase above round-off either), every
+    step's record ``entropy_drop ≥ 0``."""
     exact = BKW(2, C=0.25)
     v, logf = bkw_particles(exact, 160, 0.0)
-    traj = JKOLandau(2, 0.0, C=0.25).run(v, logf, 2.0, 1.0)  # defaults, cross-validated basis at every step
-    assert traj.info["entropy_increases"] == []
-    assert np.all(np.diff(traj["entropy"]) < 0)
+    traj = _evolve(JKOLandau(2, 0.0, C=0.25), v, logf, 2.0, 1.0)  # defaults, cross-validated basis at every step
+    assert traj.info["status"] == "done" and traj.info["method"] == "step-map" and traj.info["steps"] == 2
+    assert entropy_increases(traj) == []
+    assert np.all(np.diff(traj["entropy"]) < 0) and np.all(traj["entropy_drop"][1:] > 0)
     assert np.max(np.abs(traj["mass"] - 1)) < 1e-14
     assert np.max(traj["momentum"]) < 1e-12
     assert np.max(np.abs(traj["energy"] - traj["energy"][0])) < 1e-12
-    assert json.loads(json.dumps(traj.info["problem"]))["jacobian"] == "logdet"
-    final = JKOState.from_array(traj.final)
-    assert final.v.shape == (160, 2) and np.allclose(final.w, 1 / 160)
+    assert json.loads(json.dumps(traj.info["equation"]))["jacobian"] == "logdet"
+    assert traj.final.shape == (160, 2) and np.allclose(traj.weights, 1 / 160)
+    assert traj.extras["log_f"][-1].shape == (160,) and np.array_equal(traj.extras["log_f"][0], logf)
+
+
+def test_a_resumed_run_is_the_uninterrupted_run(tmp_path):
+    """The loop checkpoints the particles, their weights and the transported ``log f`` (an extra): a run stopped at its
+    first save time and resumed ends bit for bit where the uninterrupted one ends (random batches: the partition of
+    each step is drawn from ``(seed, t)``)."""
+    exact = BKW(2, C=0.25)
+    v, logf = bkw_particles(exact, 40, 0.0)
+    w = np.linspace(1.0, 2.0, 40)
+    state0 = ff.Particles(v, w / w.sum(), {"log_f": logf})
+    method = JKOLandau(2, 0.0, C=0.25, n_centres=8, ridge=1.0, batch_size=10, seed=4)
+    full = ff.evolve(method, state0, 1.0, dt=0.25, save_every=0.5)
+
+    def interrupt(t, state):
+        raise KeyboardInterrupt
+
+    path = tmp_path / "jko.npz"
+    part = ff.evolve(method, state0, 1.0, dt=0.25, save_every=0.5, callback=interrupt, checkpoint=path)
+    assert part.info["status"] == "interrupted" and part.info["steps"] == 2
+    rest = ff.evolve(method, state0, 1.0, dt=0.25, save_every=0.5, checkpoint=path, resume=True)
+    np.testing.assert_array_equal(rest.final, full.final)
+    np.testing.assert_array_equal(rest.extras["log_f"][-1], full.extras["log_f"][-1])
+    np.testing.assert_array_equal(rest["entropy"], full["entropy"])
+
+
+def test_the_deprecated_run_is_evolve():
+    """``JKOLandau.run`` warns and returns ``ff.evolve``'s trajectory bit for bit, with ``info["entropy_increases"]``."""
+    exact = BKW(2, C=0.25)
+    v, logf = bkw_particles(exact, 60, 0.0)
+    fixed = {"n_centres": 16, "ridge": 1.0}
+    with pytest.warns(DeprecationWarning, match="evolve"):
+        old = JKOLandau(2, 0.0, C=0.25, **fixed).run(v, logf, 1.0, 0.5)
+    new = _evolve(JKOLandau(2, 0.0, C=0.25, **fixed), v, logf, 1.0, 0.5)
+    assert np.array_equal(old.final, new.final) and np.array_equal(old["entropy"], new["entropy"])
+    assert old.info["entropy_increases"] == []
 
 
 def test_weighted_particles_keep_the_structure():
@@ -254,9 +297,9 @@ def test_weighted_particles_keep_the_structure():
     method = JKOLandau(3, -3.0, C=1.0, n_centres=16, ridge=1.0)
     state = method.initial_state(v, np.log(exact.density(v, 6.0)), w)
     new = method.step(state, 0.0, 0.5)
-    assert np.max(np.abs(w @ new.v - w @ v)) < 1e-12
-    assert abs(w @ np.sum(new.v ** 2, 1) - w @ np.sum(v ** 2, 1)) < 1e-12
-    assert w @ new.logf < w @ state.logf and np.array_equal(new.w, w)
+    assert np.max(np.abs(w @ new.x - w @ v)) < 1e-12
+    assert abs(w @ np.sum(new.x ** 2, 1) - w @ np.sum(v ** 2, 1)) < 1e-12
+    assert w @ new.extras["log_f"] < w @ state.extras["log_f"] and np.array_equal(new.weights, w)
 
 
 def test_energy_drift_without_dilation_is_first_order_in_the_inner_step():
@@ -273,11 +316,11 @@ def test_energy_drift_without_dilation_is_first_order_in_the_inner_step():
     fixed = {"n_centres": 32, "ridge": 1.0}  # one basis fit per step (the CV selection is not what is tested)
     method = JKOLandau(2, 0.0, C=0.25, conserve_energy=False, **fixed)
     step = method.solve(method.initial_state(v, logf), 0.0, 0.25)
-    gain = float(np.mean(np.sum(step.state.v ** 2, axis=1))) - energy0
+    gain = float(np.mean(np.sum(step.state.x ** 2, axis=1))) - energy0
     assert abs(gain - float(np.mean(np.sum(step.velocities[0] ** 2, axis=1)))) <= 1e-13 * energy0
     drift = {}
     for M, dt in ((1, 0.25), (1, 0.125), (2, 0.125)):
-        traj = JKOLandau(2, 0.0, C=0.25, inner_steps=M, conserve_energy=False, **fixed).run(v, logf, 0.5, dt)
+        traj = _evolve(JKOLandau(2, 0.0, C=0.25, inner_steps=M, conserve_energy=False, **fixed), v, logf, 0.5, dt)
         drift[M, dt] = traj["energy"][-1] - traj["energy"][0]
     assert 1.6 <= drift[1, 0.25] / drift[1, 0.125] <= 2.4, drift
     assert 1.6 <= drift[1, 0.125] / drift[2, 0.125] <= 2.4, drift
@@ -311,7 +354,7 @@ def test_small_steps_reproduce_the_score_methods_velocity():
     assert norm(V0 - exact) <= 1.3 * norm(score - exact), (norm(V0 - exact), norm(score - exact))
     method = JKOLandau(2, 0.0, C=C, **model)
     state = method.initial_state(v, logf)
-    gaps = [norm((method.step(state, 0.0, dt).v - v) / dt - V0) for dt in (0.2, 0.1, 0.05)]
+    gaps = [norm((method.step(state, 0.0, dt).x - v) / dt - V0) for dt in (0.2, 0.1, 0.05)]
     assert all(math.log2(a / b) >= 0.7 for a, b in zip(gaps, gaps[1:])), gaps
 
 
@@ -352,4 +395,10 @@ def test_bad_input():
     with pytest.raises(ValueError, match="gamma"):
         JKOLandau(3, gamma=-4.0)
     with pytest.raises(ValueError, match="t_end"):
-        method.run(v, logf, 0.0, 0.1)
+        _evolve(method, v, logf, 0.0, 0.1)
+    with pytest.raises(ValueError, match="log_f"):
+        ff.evolve(method, ff.Particles(v), 1.0, dt=0.5)
+    with pytest.raises(ValueError, match="Particles"):
+        ff.evolve(method, v, 1.0, dt=0.5)
+    with pytest.raises(ValueError, match="fixed dt"):
+        ff.evolve(method, state, 1.0)

@@ -1,4 +1,4 @@
-"""The Kuramoto–Daido phase-diagram study runs and writes its figures and tables."""
+"""The Kuramoto–Daido studies (phase diagram, branches) run and write their figures and tables."""
 
 import csv
 
@@ -7,9 +7,11 @@ import pytest
 from fieldflow.studies import load
 
 
-def test_study_is_registered():
+def test_studies_are_registered():
     study = load("kuramoto_daido_phase_diagram")
     assert study.DEFAULT and "Kuramoto–Daido" in study.TITLE
+    branches = load("kuramoto_daido_branches")
+    assert branches.DEFAULT and "Kuramoto–Daido" in branches.TITLE
 
 
 @pytest.mark.slow
@@ -20,4 +22,22 @@ def test_study_quick_run(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "phase_diagram.csv")))
     kinds = {round(float(r["m"]), 3): r["kind"] for r in rows}
     assert kinds[0.25] == "continuous" and kinds[0.75] == "discontinuous" and kinds[2.0] == "continuous"
+    assert kinds[-1.0] == "continuous" and kinds[-2.0] == "continuous"
+    assert all(float(r["K_c"]) == 1.0 for r in rows if float(r["m"]) < 0)
     assert summary["m_star"].startswith("1.26729250")
+
+
+@pytest.mark.slow
+def test_branches_study_quick_run(tmp_path):
+    summary = load("kuramoto_daido_branches").run(tmp_path, quick=True)
+    for name in ("bifurcation_diagrams.png", "branches.csv", "special_points.csv", "checks.csv", "non_even.csv",
+                 "kuramoto_free_energy.png", "landscapes.png", "hysteresis.png", "hysteresis.csv",
+                 "finite_size_scaling.png", "finite_size_scaling.csv", "switching.png", "switching.csv"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    checks = list(csv.DictReader(open(tmp_path / "checks.csv")))
+    assert max(float(r["difference"]) for r in checks if r["check"].startswith("Kuramoto")) < 1e-12
+    assert max(float(r["difference"]) for r in checks if r["check"].startswith("fold")) < 1e-8
+    assert max(float(r["difference"]) for r in checks if r["check"].startswith("K_c")) < 1e-10
+    special = list(csv.DictReader(open(tmp_path / "special_points.csv")))
+    assert {r["kind"] for r in special} >= {"fold", "bifurcation"}
+    assert "kinds agree: True" in summary["K_c"]

@@ -48,7 +48,11 @@ A step map implements only ``step(state, t, dt)`` besides these; this is all a n
     traj = fieldflow.evolve(MyScheme(...), state0, t_end, dt=tau)   # ceil(t_end/tau) equal steps
 
 Its diagnostics are recorded after every step (``diagnostics_every = 1``) unless the class or ``evolve`` says
-otherwise; the state is an array (or :class:`Particles`).
+otherwise.  The state is an array, or :class:`Particles` for a particle scheme whose step is a map (e.g.
+:class:`fieldflow.landau.JKOLandau`: velocities, weights and the transported ``log f`` as an extra): ``evolve`` then
+saves the positions as the states, the weights once (``traj.weights``) and every extra (``traj.extras[name]``),
+and checkpoints them all.  ``positive`` is a check of array states (densities); a :class:`Particles` state leaves it
+``False`` and checks its weights in ``validate``.
 
 Capabilities
 ------------
@@ -403,7 +407,8 @@ class StepMap(Problem):
     """A state advanced by a map applied at equal steps: ``state_{k+1} = step(state_k, t_k, dt)``.
 
     Implement ``step``, ``validate``, ``diagnostics`` and ``describe`` and set the structure flags; ``evolve``
-    runs it with the stepper ``"step-map"`` (``ceil(t_end/dt)`` equal steps ``dt``).  The state is an array.
+    runs it with the stepper ``"step-map"`` (``ceil(t_end/dt)`` equal steps ``dt``).  The state is an array or
+    :class:`Particles` (positions, weights, per-particle extras; with ``positive = False``).
     """
 
     kind: ClassVar[str] = "map"

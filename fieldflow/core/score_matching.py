@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .backend import namespace_of, to_numpy
+from .backend import namespace_of, single_threaded_blas, to_numpy
 
 __all__ = ["ScoreModel", "fit_score", "centre_candidates", "ridge_candidates", "DEFAULT_CENTRES", "DEFAULT_RIDGES"]
 
@@ -195,6 +195,15 @@ def fit_score(v: Any, w: Any, n_centres: int | Sequence[int] = DEFAULT_CENTRES, 
     folds : int
         Number of CV folds ``K ≥ 2`` (used only with more than one candidate); needs ``N ≥ K``.
     """
+    if namespace_of(v).__name__ == "numpy":
+        with single_threaded_blas():  # dozens of solves of size ≤ 150: threads only cost here
+            return _fit_score(v, w, n_centres, bandwidth, ridge, seed, folds)
+    return _fit_score(v, w, n_centres, bandwidth, ridge, seed, folds)
+
+
+def _fit_score(v: Any, w: Any, n_centres: int | Sequence[int], bandwidth: float | None,
+               ridge: float | str | Sequence[float], seed: int | None, folds: int) -> ScoreModel:
+    """:func:`fit_score` in the caller's threading."""
     xp = namespace_of(v)
     n, d = v.shape
     ridges = ridge_candidates(ridge)

@@ -73,50 +73,33 @@ from __future__ import annotations
 
 import math
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from .._compat import warn_moved
 from ..core.backend import namespace_of, to_numpy
-from ..core.particle_loop import step_count
+from ..core.evolve import evolve
+from ..core.problem import Particles, StepMap
 from ..core.score_matching import DEFAULT_CENTRES, centre_candidates, fit_score, ridge_candidates
 from ..core.trajectory import Trajectory
 from .collision import bkw_constant, check_gamma
 from .gradient_basis import GradientBasis
+from .moments import particle_moments
 from .pair_sums import pair_flow, pair_flow_features, pair_flow_vjp, random_batches
-from .particles import _moments
 
-__all__ = ["JKOState", "JKOLandau", "JKOStep"]
-
-
-@dataclass
-class JKOState:
-    """Weighted particles with their log-densities: velocities ``v`` ``(N, d)``, weights ``w`` ``(N,)`` summing to 1,
-    ``logf`` ``(N,)`` = ``log f(v_i)``; ``info``: the record of the step that produced it (empty at the start)."""
-
-    v: Any
-    w: Any
-    logf: Any
-    info: dict[str, float] = field(default_factory=dict)
-
-    def as_array(self) -> np.ndarray:
-        """``(N, d + 2)`` host array ``[v | w | log f]`` (what a :class:`~fieldflow.core.trajectory.Trajectory` stores)."""
-        return np.column_stack([to_numpy(self.v), to_numpy(self.w), to_numpy(self.logf)])
-
-    @classmethod
-    def from_array(cls, array: Any) -> "JKOState":
-        """Inverse of :meth:`as_array`."""
-        array = np.asarray(array, dtype=float)
-        return cls(array[:, :-2].copy(), array[:, -2].copy(), array[:, -1].copy())
+__all__ = ["JKOLandau", "JKOStep", "entropy_increases"]
 
 
 @dataclass
 class JKOStep:
-    """One solved JKO step: the new state, the field's parameters ``theta`` ``(M, K)`` on ``basis``, and the
-    record (objective ``Φ``, the discrete Landau action ``kinetic`` ≈ ``d_L²(f^n, f^{n+1})``, optimiser iterations)."""
+    """One solved JKO step: the new state (:class:`~fieldflow.core.problem.Particles` with the extra ``"log_f"``),
+    the field's parameters ``theta`` ``(M, K)`` on ``basis``, the inner velocities, and the record (objective ``Φ``,
+    the discrete Landau action ≈ ``d_L²(f^n, f^{n+1})``, optimiser iterations, fallback)."""
 
-    state: JKOState
+    state: Particles
     theta: Any
     basis: GradientBasis
     velocities: list[Any]
@@ -176,8 +159,15 @@ class _Problem:
     thermal: float
 
 
-class JKOLandau:
+class JKOLandau(StepMap):
     """JKO variational particle method (the module docstring has the scheme, its structure and its cost).
+
+    A step map run by the one time loop: ``ff.evolve(JKOLandau(2), ff.Particles(v0, weights, extras={"log_f":
+    log_f0}), t_end, dt=dt)`` takes ``ceil(t_end/dt)`` JKO steps (``weights`` default ``1/N``; ``log_f0 = log f0(v0)``),
+    with the loop's checks (mass, momentum and energy conserved to 1e-10, entropy ``Σ w log f`` non-increasing:
+    a step that raised it would stop the run with a :class:`~fieldflow.core.evolve.StructureError`), its progress
+    bar, checkpoints and resume.  The trajectory's states are the velocities, ``traj.extras["log_f"]`` the
+    transported ``log f`` and ``traj.weights`` the weights.
 
     Parameters
     ----------
@@ -207,14 +197,15 @@ class JKOLandau:
         L-BFGS-B tolerances on the projected gradient and the relative decrease of ``Φ/Δt²`` (in the preconditioned
         variables ``Lᵀθ/Δt``), and its iteration limit (5–20 iterations are typical).
 
-    Class flags for the time loop: ``conserved`` (``mass``, ``momentum`` and, with ``conserve_energy``,
-    ``energy``), ``positive``, ``monotone = "entropy"``.
+    Structure flags for the time loop: ``conserved`` (``mass``, ``momentum`` and, with ``conserve_energy``,
+    ``energy``), ``monotone = "entropy"``; ``positive`` is ``False`` (the state is particles, not a density).
+    Diagnostics (:meth:`diagnostics`) include the record of the step that produced the state (``iterations``,
+    ``objective``, ``entropy_drop`` ``≥ 0``, ``fallback``, ...).
     """
 
     conserved: tuple[str, ...] = ("mass", "momentum")
-    positive = True
+    positive = False
     monotone: str | None = "entropy"
-    default_method = "jko"
 
     def __init__(self, dim: int, gamma: float = 0.0, C: float | None = None, inner_steps: int = 1,
                  jacobian: str = "logdet", conserve_energy: bool = True,
@@ -244,23 +235,29 @@ class JKOLandau:
         self.gtol, self.ftol, self.max_iter = float(gtol), float(ftol), int(max_iter)
         if self.conserve_energy:
             self.conserved = ("mass", "momentum", "energy")
+        self._last: tuple[Particles, dict[str, float]] | None = None
 
     # ------------------------------------------------------------------ the step-map contract
-    def initial_state(self, v0: Any, log_f0: Any, weights: Any = None) -> JKOState:
+    def initial_state(self, v0: Any, log_f0: Any, weights: Any = None) -> Particles:
         """Particles ``v0`` ``(N, d)`` with ``log_f0 = log f0(v0)`` and weights (default ``1/N``), validated."""
         xp = namespace_of(v0)
         v0 = xp.asarray(v0, dtype=float)
         n = v0.shape[0] if v0.ndim == 2 else 0
         w = xp.full(n, 1.0 / max(n, 1)) if weights is None else xp.asarray(weights, dtype=float)
-        state = JKOState(v0.copy(), w.copy(), xp.asarray(log_f0, dtype=float).copy())
-        self.validate(state)
-        return state
+        return self.validate(Particles(v0, w, {"log_f": xp.asarray(log_f0, dtype=float)}))
 
-    def validate(self, state: JKOState) -> None:
-        """Raise ``ValueError`` unless the state is ``N ≥ 2`` finite particles in ``d`` dimensions with positive weights
-        summing to 1 and finite ``log f``."""
-        xp = namespace_of(state.v)
-        v, w, logf = state.v, state.w, state.logf
+    def validate(self, state0: Any) -> Particles:
+        """A copy of ``state0`` — :class:`~fieldflow.core.problem.Particles` with the extra ``"log_f"`` — after checking
+        that it is ``N ≥ 2`` finite particles in ``d`` dimensions with positive weights summing to 1 and finite
+        ``log f`` (``ValueError`` otherwise)."""
+        if not isinstance(state0, Particles) or "log_f" not in state0.extras:
+            raise ValueError("JKOLandau advances Particles(v, weights, extras={'log_f': log f(v)}) (log f at the particles "
+                             f"is part of the state); got {type(state0).__name__}"
+                             + ("" if not isinstance(state0, Particles) else " without the extra 'log_f'"))
+        xp = namespace_of(state0.x)
+        v = xp.asarray(state0.x, dtype=float)
+        w = xp.asarray(state0.weights, dtype=float)
+        logf = xp.asarray(state0.extras["log_f"], dtype=float)
         if v.ndim != 2 or v.shape[1] != self.dim or v.shape[0] < 2:
             raise ValueError(f"particle velocities must have shape (N, {self.dim}) with N ≥ 2, got {tuple(v.shape)}")
         n = v.shape[0]
@@ -275,6 +272,7 @@ class JKOLandau:
                              "particles' masses of a probability density)")
         if logf.shape != (n,) or not bool(xp.all(xp.isfinite(logf))):
             raise ValueError(f"log f must be {n} finite values log f0(v_i) (f0 > 0 at every particle)")
+        return Particles(v.copy(), w.copy(), {"log_f": logf.copy()})
 
     def describe(self) -> dict[str, Any]:
         """The method and its parameters (JSON-serialisable)."""
@@ -286,26 +284,27 @@ class JKOLandau:
                 "batch_size": self.batch_size, "seed": self.seed, "gtol": self.gtol, "ftol": self.ftol,
                 "max_iter": self.max_iter}
 
-    def diagnostics(self, state: JKOState, t: float) -> dict[str, float]:
-        """Moments (``mass``, ``momentum_a``, ``temperature_a``, ``energy``), ``momentum`` ``|Σ w v|``,
-        ``fourth_moment`` ``Σ w|v|⁴``, ``entropy`` ``Σ w log f``, and the producing step's record."""
-        xp = namespace_of(state.v)
-        v, w = state.v, state.w
-        out = _moments(v, w)
+    def diagnostics(self, state: Particles, t: float) -> dict[str, float]:
+        """Moments (:func:`~fieldflow.landau.moments.particle_moments`), ``momentum`` ``|Σ w v|``, ``fourth_moment``
+        ``Σ w|v|⁴``, ``entropy`` ``Σ w log f``, and, for the state the last :meth:`step` returned, that step's record."""
+        xp = namespace_of(state.x)
+        v, w = state.x, state.weights
+        out = particle_moments(v, w)
         out["momentum"] = float(xp.linalg.norm(xp.sum(w[:, None] * v, axis=0)))
         out["fourth_moment"] = float(xp.sum(w * xp.sum(v * v, axis=1) ** 2))
-        out["entropy"] = float(xp.sum(w * state.logf))
-        out.update(state.info)
+        out["entropy"] = float(xp.sum(w * state.extras["log_f"]))
+        if self._last is not None and self._last[0] is state:
+            out.update(self._last[1])
         return out
 
-    def step(self, state: JKOState, t: float, dt: float) -> JKOState:
+    def step(self, state: Particles, t: float, dt: float) -> Particles:
         """One JKO step of size ``dt`` from time ``t`` (``t`` only seeds the random batches)."""
         return self.solve(state, t, dt).state
 
     # ------------------------------------------------------------------ one step
-    def _setup(self, state: JKOState, t: float, dt: float) -> _Problem:
-        xp = namespace_of(state.v)
-        v, w = state.v, state.w
+    def _setup(self, state: Particles, t: float, dt: float) -> _Problem:
+        xp = namespace_of(state.x)
+        v, w = state.x, state.weights
         model = fit_score(v, w, self.n_centres, self.bandwidth, self.ridge, folds=self.folds)
         basis = GradientBasis(model.centres, model.bandwidth, self.degree)
         groups: list[Any] = [None] * self.inner_steps
@@ -405,14 +404,14 @@ class JKOLandau:
                 lam = lam + gv + gv_basis
         return phi, grad, out
 
-    def solve(self, state: JKOState, t: float, dt: float) -> JKOStep:
+    def solve(self, state: Particles, t: float, dt: float) -> JKOStep:
         """Solve one JKO step (what :meth:`step` returns the state of), with the field and the optimiser's record."""
         from scipy.optimize import minimize
 
         dt = float(dt)
         if not (math.isfinite(dt) and dt > 0):
             raise ValueError(f"dt must be positive and finite, got {dt!r}")
-        xp = namespace_of(state.v)
+        xp = namespace_of(state.x)
         wall = _time.perf_counter()
         P = self._setup(state, t, dt)
         K, b, lam_c = self._quadratic(P)
@@ -458,42 +457,30 @@ class JKOLandau:
         record.update(objective=phi / dt**2, action=out["action"], min_det=out["min_det"], entropy_drop=float(xp.sum(P.w * out["ell"])),
                       log_dilation=float(out["log_dilation"]), step_seconds=_time.perf_counter() - wall,
                       n_basis=float(P.basis.size), ridge=P.ridge)
-        new = JKOState(out["v"], P.w, state.logf - out["ell"], record)
+        new = Particles(out["v"], P.w, {"log_f": state.extras["log_f"] - out["ell"]})
+        self._last = (new, record)
         return JKOStep(new, theta, P.basis, out["velocities"], record)
 
-    # ------------------------------------------------------------------ driving it
+    # ------------------------------------------------------------------ deprecated driver
     def run(self, v0: Any, log_f0: Any, t_end: float, dt: float, weights: Any = None,
-            save_every: float | None = None) -> Trajectory:
-        """Integrate from particles ``v0`` with ``log_f0 = log f0(v0)`` to ``t_end`` in ``ceil(t_end/dt)`` equal JKO steps.
+            save_every: float | None = None, *, progress: bool | None = None, checkpoint: str | Path | None = None,
+            resume: str | Path | bool | None = None) -> Trajectory:
+        """Deprecated: ``ff.evolve(jko, ff.Particles(v0, weights, extras={"log_f": log_f0}), t_end, dt=dt, ...)``.
 
-        Diagnostics (:meth:`diagnostics`) after every step; states (:meth:`JKOState.as_array`) at ``0``, every
-        ``save_every`` (rounded to steps; default: only the end) and ``t_end``.  ``info``: ``steps``, ``dt``,
-        ``wall_time``, the :meth:`describe` fingerprint, and ``entropy_increases`` — every step at which
-        ``Σ w log f`` rose above round-off (``[]`` when the entropy was monotone; reported, never hidden).
+        The trajectory of :func:`fieldflow.evolve`, with ``info["entropy_increases"]``: the steps at which ``Σ w log f``
+        rose above 1e-12 (relative) — ``[]`` for a monotone run (an increase beyond the loop's ``monotone_tol``
+        stops the run with a :class:`~fieldflow.core.evolve.StructureError`).
         """
-        return _march(self, self.initial_state(v0, log_f0, weights), t_end, dt, save_every)
+        warn_moved("JKOLandau.run(v0, log_f0, t_end, dt, ...)",
+                   "fieldflow.evolve(jko, fieldflow.Particles(v0, weights, extras={'log_f': log_f0}), t_end, dt=dt)")
+        traj = evolve(self, self.initial_state(v0, log_f0, weights), t_end, dt=dt, save_every=save_every,
+                      progress=progress, checkpoint=checkpoint, resume=resume)
+        traj.info["entropy_increases"] = entropy_increases(traj)
+        return traj
 
 
-def _march(problem: JKOLandau, state: JKOState, t_end: float, dt: float, save_every: float | None) -> Trajectory:
-    """The one private time loop of :class:`JKOLandau` (to be replaced by ``fieldflow.evolve``'s step-map loop)."""
-    problem.validate(state)
-    steps = step_count(t_end, dt)
-    dt = t_end / steps
-    every = steps if save_every is None else max(1, int(round(save_every / dt)))
-    traj = Trajectory(info={"problem": problem.describe(), "dt": dt, "entropy_increases": []})
-    wall = _time.perf_counter()
-    values = problem.diagnostics(state, 0.0)
-    traj.add_diagnostics(0.0, values)
-    traj.add_state(0.0, state.as_array())
-    for k in range(1, steps + 1):
-        state = problem.step(state, (k - 1) * dt, dt)
-        t = k * dt
-        before = values["entropy"]
-        values = problem.diagnostics(state, t)
-        traj.add_diagnostics(t, values)
-        if values["entropy"] > before + 1e-12 * max(1.0, abs(before)):
-            traj.info["entropy_increases"].append((t, values["entropy"] - before))
-        if k % every == 0 or k == steps:
-            traj.add_state(t, state.as_array())
-    traj.info.update(steps=steps, wall_time=_time.perf_counter() - wall)
-    return traj
+def entropy_increases(traj: Trajectory, tol: float = 1e-12) -> list[tuple[float, float]]:
+    """``(t, increase)`` for every recorded step at which the entropy rose above ``tol·max(1, |H|)`` (``[]``: monotone)."""
+    H, t = traj["entropy"], traj["t"]
+    rise = np.diff(H)
+    return [(float(t[k + 1]), float(rise[k])) for k in np.flatnonzero(rise > tol * np.maximum(1.0, np.abs(H[:-1])))]

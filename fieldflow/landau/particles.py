@@ -56,62 +56,31 @@ from ..core.grids import Grid
 from ..core.particle_loop import ParticleRun
 from ..core.problem import Particles, ParticleSystem
 from .collision import bkw_constant, check_gamma
+from .moments import particle_moments
+from .pair_sums import pair_flow
 from ..core.score_matching import DEFAULT_CENTRES, ScoreModel, centre_candidates, fit_score, ridge_candidates
 
 __all__ = ["landau_velocity", "BlobLandau", "ScoreLandau"]
 
 
 def _block(n: int, width: int, xp: Any = None, budget: int = 250_000) -> int:
-    """Rows per block so that ``width`` temporaries of shape ``(block, n)`` stay small: cache-friendly (``budget``
-    numbers) on NumPy, large enough on a GPU that kernel launches do not dominate (:func:`block_rows`)."""
+    """Rows per block so that ``width`` temporaries of shape ``(block, n)`` stay small (:func:`block_rows`)."""
     return block_rows(n, 8 * width, xp, 8 * budget)
-
-
-def _power(r2: Any, exponent: float, xp: Any) -> Any:
-    """``r2**exponent`` with fast paths for Maxwell (1) and Coulomb (−1/2) kernels."""
-    if exponent == 1.0:
-        return r2
-    if exponent == -0.5:
-        return 1.0 / xp.sqrt(r2)
-    return r2**exponent
 
 
 def landau_velocity(v: Any, w: Any, F: Any, gamma: float, C: float, hessian: Any = None,
                     block: int | None = None) -> tuple[Any, Any]:
     """``u_i = −Σ_j w_j A(v_i − v_j)(F_i − F_j)`` and, with ``hessian`` ``H_i = ∇F(v_i)``, ``∇·u(v_i)``.
 
-    ``∇·u(v_i) = −Σ_j w_j [b(v_i − v_j)·(F_i − F_j) + A(v_i − v_j) : H_i]`` with ``b = ∇·A``.  ``A`` is applied
-    as ``A(z)x = C|z|^{γ+2}(x − z (z·x)/|z|²)``; the ``j = i`` term is zero.  Returns ``(u, div)``
-    (``div`` is ``None`` without ``hessian``).
+    ``∇·u(v_i) = −Σ_j w_j [b(v_i − v_j)·(F_i − F_j) + A(v_i − v_j) : H_i]`` with ``b = ∇·A``; the ``j = i`` term is
+    zero.  The pair sum is :func:`~fieldflow.landau.pair_sums.pair_flow` with the field ``−F`` (blocked rows of
+    ``block``); for Maxwell molecules without ``hessian`` the ``O(N d²)`` moment expansion
+    (``_maxwell_velocity``).  Returns ``(u, div)`` (``div`` is ``None`` without ``hessian``).
     """
-    xp = namespace_of(v)
-    n, d = v.shape
     if gamma == 0.0 and hessian is None:
         return _maxwell_velocity(v, w, F, C), None
-    block = block or _block(n, 4, xp)
-    u = xp.empty_like(v)
-    div = None if hessian is None else xp.empty(n)
-    for s in range(0, n, block):
-        vb, Fb = v[s:s + block], F[s:s + block]
-        z = [vb[:, a:a + 1] - v[None, :, a] for a in range(d)]  # d arrays (B, N)
-        r2 = sum(za * za for za in z)
-        zero = r2 == 0
-        safe = xp.where(zero, 1.0, r2)
-        scale = xp.where(zero, 0.0, C * _power(safe, (gamma + 2) / 2, xp)) * w[None, :]
-        zdF = sum(za * (Fb[:, a:a + 1] - F[None, :, a]) for a, za in enumerate(z)) / safe
-        c = scale * zdF
-        S, Sc = xp.sum(scale, axis=1), xp.sum(c, axis=1)
-        # Σ_j scale_ij (F_i − F_j) − Σ_j c_ij (v_i − v_j), by matrix products
-        u[s:s + block] = -(Fb * S[:, None] - scale @ F - (vb * Sc[:, None] - c @ v))
-        if hessian is not None:
-            H = hessian[s:s + block]
-            AH = xp.einsum("idd->i", H) * S
-            for a in range(d):
-                for b in range(a, d):
-                    m = xp.sum(scale * z[a] * z[b] / safe, axis=1)
-                    AH = AH - (1 if a == b else 2) * H[:, a, b] * m
-            # b(z)·(F_i − F_j) = −C(d−1)|z|^γ z·(F_i − F_j) = −(d−1) c_ij
-            div[s:s + block] = -(-(d - 1) * Sc + AH)
+    u, _, div = pair_flow(v, w, -F, None if hessian is None else -hessian, gamma, C,
+                          None if hessian is None else "trace", block=block)
     return u, div
 
 
@@ -136,17 +105,6 @@ def _maxwell_velocity(v: Any, w: Any, F: Any, C: float) -> Any:
     norm = F * (m * v2 - 2 * (v @ V) + S)[:, None] - (v2[:, None] * Fbar[None, :] - 2 * v @ M_VF + WF[None, :])
     proj = v * (m * vF - v @ Fbar - F @ V + T)[:, None] - (vF[:, None] * V[None, :] - v @ M_VF.T - F @ M_VV + R[None, :])
     return -C * (norm - proj)
-
-
-def _moments(v: Any, w: Any) -> dict[str, float]:
-    xp = namespace_of(v)
-    out = {"mass": float(xp.sum(w)), "energy": float(xp.sum(w * xp.sum(v * v, axis=1)))}
-    mass = out["mass"]
-    for a in range(v.shape[1]):
-        p = float(xp.sum(w * v[:, a]))
-        out[f"momentum_{a}"] = p
-        out[f"temperature_{a}"] = float(xp.sum(w * (v[:, a] - p / mass) ** 2)) / mass
-    return out
 
 
 #: the ``method`` of the constructors -> the particle stepper of the registry
@@ -378,7 +336,7 @@ class BlobLandau(_LandauParticles):
     def diagnostics(self, state: Particles, t: float) -> dict[str, float]:
         """Moments (mass, momentum and temperature per axis, energy) and the regularised entropy ``H_{ε,h}``."""
         v, w = state.x, state.weights
-        out = _moments(v, w)
+        out = particle_moments(v, w)
         out["entropy"] = self.regularised_entropy(v, w)
         return out
 
@@ -474,7 +432,7 @@ class ScoreLandau(_LandauParticles):
         v, w = state.x, state.weights
         xp = namespace_of(v)
         self.fit(v, w)
-        return {**_moments(v, w), "entropy": float(xp.sum(w * state.extras["log_f"])),
+        return {**particle_moments(v, w), "entropy": float(xp.sum(w * state.extras["log_f"])),
                 "dissipation": self.dissipation(v, w)}
 
     def describe(self) -> dict[str, Any]:

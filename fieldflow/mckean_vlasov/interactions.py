@@ -78,6 +78,50 @@ class Fourier:
         self.modes = tuple(k for k in self.coefficients if k >= 1)
         self.max_mode = max(self.modes)
 
+    @classmethod
+    def from_function(cls, W: Any, n: int = 256, tol: float = 1e-13) -> "Fourier":
+        """The cosine series of an even, ``2π``-periodic function ``W(θ)``, truncated where it falls below ``tol``.
+
+        ``c_0 = (1/2π)∫W`` and ``c_k = (1/π)∫ W cos kθ`` are computed by the trapezoidal rule on ``n``
+        nodes (exact for trigonometric polynomials of degree ``< n/2``, exponentially accurate for
+        analytic ``W``); coefficients with ``|c_k| ≤ tol·max_j |c_j|`` are dropped.
+
+        Parameters
+        ----------
+        W : callable
+            Vectorised ``θ ↦ W(θ)`` (radians in, dimensionless values out).
+        n : int
+            Nodes (even, ≥ 16).
+        tol : float
+            Relative truncation threshold.
+
+        Raises
+        ------
+        ValueError
+            ``W`` is not callable, not real and finite, not even (``|W(θ) − W(−θ)| > 1e-10·max|W|``), or
+            its coefficients near ``n/2`` exceed ``tol`` (not resolved: raise ``n``, or ``W`` is not smooth).
+        """
+        if not callable(W):
+            raise ValueError(f"W must be a callable θ -> W(θ), got {type(W).__name__}")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 16 or n % 2:
+            raise ValueError(f"n must be an even integer >= 16, got {n!r}")
+        theta = 2 * np.pi * np.arange(n) / n
+        values = np.asarray(W(theta), dtype=float)
+        if values.shape != theta.shape or not np.all(np.isfinite(values)):
+            raise ValueError("W(θ) must return finite real values of the shape of θ")
+        scale = max(float(np.max(np.abs(values))), 1e-300)
+        mirrored = np.asarray(W(-theta), dtype=float)
+        if np.max(np.abs(values - mirrored)) > 1e-10 * scale:
+            raise ValueError(f"W is not even: max |W(θ) − W(−θ)| = {np.max(np.abs(values - mirrored)):.2e}; "
+                             "interactions on the torus here are even functions of θ")
+        c = np.fft.rfft(values).real / n
+        c[1:] *= 2
+        top = max(float(np.max(np.abs(c))), 1e-300)
+        if np.max(np.abs(c[(2 * n) // 5 :])) > tol * top:
+            raise ValueError(f"the cosine coefficients of W have not decayed below tol = {tol:g} by mode "
+                             f"{(2 * n) // 5} of n = {n} nodes; pass a larger n (or a smoother W)")
+        return cls({k: float(ck) for k, ck in enumerate(c[: n // 2]) if abs(ck) > tol * top})
+
     # ------------------------------------------------------------------ pointwise values
     def value(self, theta: Any) -> Any:
         """``W(θ) = Σ_k c_k cos(kθ)`` (array in, array out; NumPy or CuPy)."""

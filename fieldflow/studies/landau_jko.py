@@ -21,7 +21,6 @@ regular structure (relative score error ≈ 20 on a 3D Fibonacci lattice, 0.001�
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from pathlib import Path
@@ -29,12 +28,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..core.evolve import StructureError, evolve
 from ..core.metrics import loglog_slope
+from ..core.problem import Particles
 from ..landau.bimaxwellian import anisotropy_rate, closure_relaxation
 from ..landau.collision import BKW
-from ..landau.jko import JKOLandau
+from ..landau.jko import JKOLandau, entropy_increases
 from ..landau.particles import ScoreLandau
 from ..plotting import pyplot, save_figure
+from . import _report as report
 
 TITLE = "Landau/JKO: variational particles vs the score method at large steps (BKW), Coulomb relaxation"
 DEFAULT = True
@@ -99,9 +101,9 @@ def score_run(v0: np.ndarray, log_f0: np.ndarray, C: float, t_end: float, dt: fl
     every = dt if save_every is None else save_every
     wall = time.perf_counter()
     try:
-        run = ScoreLandau(d, gamma, C=C).run(v0, log_f0, t_end, dt, weights=w,
-                                               save_times=np.arange(every, t_end, every))
-    except (ValueError, FloatingPointError) as exc:
+        run = evolve(ScoreLandau(d, gamma, C=C), Particles(v0, w, {"log_f": log_f0}), t_end, dt=dt,
+                     save_times=np.arange(every, t_end, every))
+    except (ValueError, FloatingPointError, StructureError) as exc:
         return {"status": f"refused/failed: {str(exc).split(';')[0]}"}
     m4 = np.array([float(np.sum(w * np.sum(s * s, axis=1) ** 2)) for s in run.states])
     return {"status": "ok", "t": run.times, "fourth_moment": m4, "entropy": run["entropy"],
@@ -114,8 +116,12 @@ def jko_run(v0: np.ndarray, log_f0: np.ndarray, C: float, t_end: float, dt: floa
     """Run :class:`~fieldflow.landau.jko.JKOLandau` (``options`` to its constructor) and return its series."""
     n, d = v0.shape
     wall = time.perf_counter()
-    traj = JKOLandau(d, gamma, C=C, **options).run(v0, log_f0, t_end, dt, save_every=save_every)
-    status = "ok" if not traj.info["entropy_increases"] else "entropy increased"
+    try:
+        traj = evolve(JKOLandau(d, gamma, C=C, **options), Particles(v0, extras={"log_f": log_f0}), t_end, dt=dt,
+                      save_every=save_every)
+    except StructureError as exc:  # the loop stops a run whose entropy rises (or whose moments drift)
+        traj = exc.trajectory
+    status = "ok" if traj.info["status"] == "done" and not entropy_increases(traj) else "entropy increased"
     return {"status": status, "t": traj["t"], "fourth_moment": traj["fourth_moment"], "entropy": traj["entropy"],
             "energy": traj["energy"], "momentum": traj["momentum"], "iterations": traj["iterations"][1:],
             "seconds_per_step": (time.perf_counter() - wall) / traj.info["steps"], "trajectory": traj,
@@ -232,25 +238,59 @@ def coulomb(n: int, dt: float, t_end: float, seed: int = 0) -> dict[str, Any]:
 # ============================================================================ the study
 
 
-def _write(path: Path, rows: list[dict]) -> None:
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
+COMPARISON_COLUMNS = {
+    "method": ("", "jko (JKOLandau defaults), score (ScoreLandau defaults) or jko (degree 2) (the score model's basis)"),
+    "dt": ("time", "step size"),
+    "lambda_dt": ("", "step size times the relaxation rate 4C(d−1) = 1 of E|v|⁴"),
+    "N": ("", "particles"),
+    "status": ("", "ok, fails (inaccurate: an error above half the exact change, or the entropy rose), or why it failed"),
+    "m4_error_end": ("velocity⁴", "|E|v|⁴ − exact| at t = 4 (empty: the run failed)"),
+    "m4_error_max": ("velocity⁴", "largest |E|v|⁴ − exact| over the saved times"),
+    "m4_backward_euler_error": ("velocity⁴", "the same error of backward Euler on the exact moment equation, same Δt"),
+    "entropy_error_end": ("", "|entropy change − exact change| at t = 4"),
+    "entropy_error_max": ("", "largest entropy-change error over the saved times"),
+    "entropy_monotone": ("", "Σ w log f non-increasing at every saved time"),
+    "energy_drift": ("velocity²", "largest |energy − energy(0)|"),
+    "seconds_per_step": ("s", "wall time per step (shared 2-core machine)"),
+}
+CONVERGENCE_DT_COLUMNS = {
+    "dt": ("time", "step size"), "N": ("", "particles"),
+    "m4_error": ("velocity⁴", "|E|v|⁴ − exact| at t = 1"),
+    "entropy_error": ("", "|entropy change − exact change| at t = 1"),
+    "m4_backward_euler_error": ("velocity⁴", "backward Euler on the exact moment equation, same Δt"),
+    "iterations": ("", "L-BFGS iterations per step, mean"),
+    "seconds_per_step": ("s", "wall time per step (shared 2-core machine)"),
+}
+CONVERGENCE_N_COLUMNS = {
+    "N": ("", "particles"), "dt": ("time", "step size"),
+    "entropy_error": ("", "|entropy change − exact change| at t = 1, mean over the particle sets"),
+    "m4_error": ("velocity⁴", "|E|v|⁴ − exact| at t = 1, mean over the particle sets"),
+}
+COULOMB_COLUMNS = {
+    "t": ("time", "time"), "gap": ("velocity²", "T_x − T_z of the JKO particles"),
+    "closure_gap": ("velocity²", "T_x − T_z of the bi-Maxwellian closure"),
+    "energy": ("velocity²", "Σ w|v|²"), "entropy": ("", "Σ w log f"),
+}
+
+
+def _complete(rows: list[dict[str, Any]], columns: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    """Rows with every column (a failed run has no errors: NaN)."""
+    return [{name: row.get(name, math.nan) for name in columns} for row in rows]
 
 
 def run(out: Path, quick: bool = True) -> dict[str, str]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plt = pyplot()
-    summary: dict[str, str] = {}
     exact = BKW(2, C=C_STRONG)
-    # ---------------------------------------------------------------- step-size comparison (the talk's figure)
     n = 300 if quick else 1000
+    info = report.RunInfo.create("landau_jko", quick, N=n, C=C_STRONG, steps=list(STEPS), t_end=T_END)
+    findings: list[report.Finding] = []
+    # ---------------------------------------------------------------- step-size comparison (the talk's figure)
+    report.announce("landau_jko", f"JKO and score method at Δt = {', '.join(f'{s:g}' for s in STEPS)}, N = {n}")
     rows, curves = comparison(n)
     ablation, _ = comparison(n, (0.5, 4.0) if quick else STEPS, methods={"jko (degree 2)": {"degree": 2}})
-    _write(out / "comparison.csv", rows + ablation)
+    report.write_table(out / "comparison.csv", _complete(rows + ablation, COMPARISON_COLUMNS), COMPARISON_COLUMNS, info)
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
     tt = np.linspace(0, T_END, 200)
     ax[0].plot(tt, [exact.moments(s)["fourth_moment"] for s in tt], "k-", lw=2, label="BKW")
@@ -270,61 +310,80 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
     ax[0].set_ylim(m4_0 - 0.5, m4_eq + 1.5)
     drop = exact.entropy(T_END) - exact.entropy(0.0)
     ax[1].set_ylim(3 * drop, 0.3 * abs(drop))
-    ax[0].set_title("E|v|⁴ (strong collisions, C = 1/4)")
-    ax[1].set_title("entropy change H(t) − H(0)")
+    ax[0].set_title("fourth moment (strong collisions, C = 1/4)")
+    ax[0].set_ylabel("E|v|⁴ (velocity⁴)")
+    ax[1].set_title("entropy change")
+    ax[1].set_ylabel("H(t) − H(0)")
     for a in ax:
         a.set_xlabel("t")
-    ax[0].legend(fontsize=6, ncol=2)
+    ax[0].legend(fontsize=6, ncol=2, loc="lower right")
     if failed:
-        ax[1].text(0.02, 0.02, "fails:\n" + "\n".join(failed), transform=ax[1].transAxes, fontsize=6, va="bottom")
+        ax[1].text(0.98, 0.98, "fails:\n" + "\n".join(failed), transform=ax[1].transAxes, fontsize=6, va="top",
+                   ha="right")
     save_figure(fig, out / "comparison.png")
-
-    def cell(method: str, dt: float) -> str:
-        r = next(r for r in rows if r["method"] == method and r["dt"] == dt)
-        return (f"{r['m4_error_end']:.2g}/{r['entropy_error_end']:.2g}" if "m4_error_end" in r and r["status"] == "ok"
-                else r["status"].split(":")[0])
-
-    summary["comparison"] = (f"N={n}, errors at t=4 in E|v|^4 / entropy change, per dt {', '.join(f'{s:g}' for s in STEPS)}: "
-                             f"JKO {'; '.join(cell('jko', s) for s in STEPS)} | score "
-                             f"{'; '.join(cell('score', s) for s in STEPS)}")
-    ratio = [next(r for r in rows if r["method"] == "jko" and r["dt"] == s)["seconds_per_step"]
-             / next(r for r in rows if r["method"] == "score" and r["dt"] == s)["seconds_per_step"]
-             for s in STEPS if "seconds_per_step" in next(r for r in rows if r["method"] == "score" and r["dt"] == s)]
-    if ratio:
-        summary["cost"] = f"JKO / score seconds per step: {', '.join(f'{x:.0f}' for x in ratio)} (shared machine)"
-    summary["ablation"] = ("JKO with the score model's degree-2 basis, errors at t=4 (E|v|^4 / entropy): "
-                           + "; ".join(f"dt={r['dt']:g}: {r.get('m4_error_end', math.nan):.2g}/"
-                                       f"{r.get('entropy_error_end', math.nan):.2g}" for r in ablation))
-    jko_rows = [r for r in rows if r["method"] == "jko" and "energy_drift" in r]
-    summary["JKO structure"] = (f"energy drift {max(r['energy_drift'] for r in jko_rows):.1e}, entropy monotone "
-                                f"{all(r['entropy_monotone'] for r in jko_rows)}, momentum "
-                                f"{max(float(np.max(curves[('jko', r['dt'])]['momentum'])) for r in jko_rows):.1e}")
+    jko = [r for r in rows if r["method"] == "jko"]
+    score = [r for r in rows if r["method"] == "score"]
+    jko_failed = [r["dt"] for r in jko if r["status"] != "ok"]
+    findings.append(report.check(f"JKO runs failing, Δt ∈ {{{', '.join(f'{s:g}' for s in STEPS)}}} (λΔt up to 4)",
+                                 len(jko_failed), not jko_failed, reference="0: stable, monotone and within half the "
+                                 "exact change at every step size"))
+    ok = [r for r in jko if "m4_error_end" in r]
+    if ok:
+        excess = max(abs(r["m4_error_end"] - r["m4_backward_euler_error"]) for r in ok)
+        findings.append(report.bound("JKO E|v|⁴ error at t = 4 minus backward Euler's, worst over Δt", excess, 0.05,
+                                     kind="≤", against="a particle part ≤ 0.04 measured at N = 300",
+                                     unit="velocity⁴"))
+        findings.append(report.bound("JKO energy drift, max over runs", max(r["energy_drift"] for r in ok), 1e-12,
+                                     kind="≤", against="round-off (the dilation restores it)", unit="velocity²"))
+        momentum = max(float(np.max(curves[("jko", r["dt"])]["momentum"])) for r in ok)
+        findings.append(report.bound("JKO momentum |Σ w v|, max over runs", momentum, 1e-12, kind="≤",
+                                     against="round-off (pairwise antisymmetry)", unit="velocity"))
+        findings.append(report.check("JKO entropy non-increasing, every run", all(r["entropy_monotone"] for r in ok),
+                                     all(r["entropy_monotone"] for r in ok), reference="Φ ≤ 0 at every step"))
+    score_ok = sorted(r["dt"] for r in score if r["status"] == "ok")
+    findings.append(report.check("score method: step sizes it runs accurately", ", ".join(f"{s:g}" for s in score_ok)
+                                 or "none", all(s < 1.0 for s in score_ok) and 0.1 in score_ok,
+                                 reference="λΔt < 1 only (explicit: fails or refuses from λΔt = 1)"))
     # ---------------------------------------------------------------- convergence
+    report.announce("landau_jko", "convergence in Δt and N at t = 1")
     dt_rows, p_m4, p_h = convergence_dt(300 if quick else 1000)
-    _write(out / "convergence_dt.csv", dt_rows)
+    for r in dt_rows:
+        m4_0 = exact.moments(0.0)["fourth_moment"]
+        r["m4_backward_euler_error"] = abs(backward_euler_m4(m4_0, 2.0, 2, C_STRONG, r["dt"], 1.0)
+                                           - exact.moments(1.0)["fourth_moment"])
+    p_be = loglog_slope([r["dt"] for r in dt_rows], [r["m4_backward_euler_error"] for r in dt_rows])
+    report.write_table(out / "convergence_dt.csv", dt_rows, CONVERGENCE_DT_COLUMNS, info)
+    findings.append(report.compare("JKO E|v|⁴ error at t = 1: fitted order in Δt (1, ½, ¼, ⅛)", p_m4, p_be,
+                                   against="backward Euler's slope on the same ladder", rtol=0.2))
     sizes = (150, 300, 600) if quick else (250, 500, 1000, 2000)
     n_rows, p_n = convergence_n(sizes, seeds=(0,) if quick else (0, 1, 2))
-    _write(out / "convergence_n.csv", n_rows)
-    errors_n = ", ".join(f"{r['entropy_error']:.2g}" for r in n_rows)
-    summary["convergence"] = (f"t=1: order in dt {p_m4:.2f} (E|v|^4), {p_h:.2f} (entropy); entropy error vs N "
-                              f"{errors_n} (N^{p_n:.2f})")
+    report.write_table(out / "convergence_n.csv", n_rows, CONVERGENCE_N_COLUMNS, info)
+    findings.append(report.bound(f"JKO entropy-change error at t = 1, N = {sizes[-1]}", n_rows[-1]["entropy_error"],
+                                 0.02, kind="≤", against=f"particle part (falls like N^-0.66; fitted here N^{p_n:.2f})"))
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.5))
     dts = [r["dt"] for r in dt_rows]
     ax[0].loglog(dts, [r["m4_error"] for r in dt_rows], "o-", label=f"E|v|⁴ (order {p_m4:.2f})")
+    ax[0].loglog(dts, [r["m4_backward_euler_error"] for r in dt_rows], "k:", label=f"backward Euler (order {p_be:.2f})")
     ax[0].loglog(dts, [r["entropy_error"] for r in dt_rows], "s-", label=f"entropy (order {p_h:.2f})")
     ax[0].set_xlabel("Δt")
-    ax[0].set_title("JKO error at t = 1")
+    ax[0].set_ylabel("error at t = 1")
+    ax[0].set_title("JKO error against Δt")
     ax[0].legend(fontsize=7)
     ax[1].loglog([r["N"] for r in n_rows], [r["entropy_error"] for r in n_rows], "o-", label=f"entropy (N^{p_n:.2f})")
     ax[1].loglog([r["N"] for r in n_rows], [r["m4_error"] for r in n_rows], "s-", label="E|v|⁴")
     ax[1].set_xlabel("N")
+    ax[1].set_ylabel("error at t = 1")
+    ax[1].set_title("against N (Δt = ⅛)")
     ax[1].legend(fontsize=7)
     save_figure(fig, out / "convergence.png")
     # ---------------------------------------------------------------- Coulomb 3D
-    res = coulomb(300 if quick else 1000, 0.25, 1.0 if quick else 4.0)
-    _write(out / "coulomb.csv", [{"t": t, "gap": g, "closure_gap": c, "energy": e, "entropy": h}
-                                 for t, g, c, e, h in zip(res["t"], res["gap"], res["closure_gap"], res["energy"],
-                                                          res["entropy"])])
+    report.announce("landau_jko", "Coulomb bi-Maxwellian, 3D")
+    n_c = 300 if quick else 1000
+    res = coulomb(n_c, 0.25, 1.0 if quick else 4.0)
+    report.write_table(out / "coulomb.csv", [{"t": t, "gap": g, "closure_gap": c, "energy": e, "entropy": h}
+                                             for t, g, c, e, h in zip(res["t"], res["gap"], res["closure_gap"],
+                                                                      res["energy"], res["entropy"])],
+                       COULOMB_COLUMNS, info)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(res["t"], res["gap"], "o-", label="JKO particles")
     ax.plot(res["t"], res["closure_gap"], "k:", label="bi-Maxwellian closure")
@@ -332,8 +391,15 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
     ax.set_ylabel("T_x − T_z")
     ax.legend()
     save_figure(fig, out / "coulomb.png")
-    summary["coulomb"] = (f"initial rate {res['rate']:.4f} vs exact {res['exact_rate']:.4f} (ratio "
-                          f"{res['rate'] / res['exact_rate']:.3f}); max |gap − closure| "
-                          f"{np.max(np.abs(res['gap'] - res['closure_gap'])):.3f}; energy drift "
-                          f"{np.max(np.abs(res['energy'] - res['energy'][0])):.1e}")
-    return summary
+    spread = 1.9 / math.sqrt(n_c)  # seed-to-seed spread of the Coulomb weak form (a 1/|z| U-statistic)
+    lag = 1 / (1 - 0.25 * res["exact_rate"] / res["gap"][0])  # an implicit (backward-Euler-like) first step
+    findings.append(report.compare(f"Coulomb first-step rate of T_x − T_z / exact rate (Δt = 0.25, N = {n_c})",
+                                   res["rate"] / res["exact_rate"], lag, rtol=round(2 * spread, 2),
+                                   against="backward Euler's lag 1/(1 + λΔt) of the exact relaxation",
+                                   note=f"two standard deviations of the particles' weak form, 1.9/√N = {spread:.2f}"))
+    findings.append(report.bound("Coulomb |T_x − T_z − closure|, max over t", float(np.max(np.abs(res["gap"] - res["closure_gap"]))),
+                                 0.05, kind="≤", against="bi-Maxwellian closure (non-Gaussian part + particle noise)",
+                                 unit="velocity²"))
+    findings.append(report.bound("Coulomb energy drift", float(np.max(np.abs(res["energy"] - res["energy"][0]))), 1e-12,
+                                 kind="≤", against="round-off", unit="velocity²"))
+    return report.finish(out, findings, info)

@@ -11,7 +11,9 @@ Grid PDEs (``kind = "pde"``)
     Shu–Osher strong-stability-preserving Runge–Kutta, order 3.  Explicit: every step is
     limited to ``cfl × pde.stable_dt(state)`` (requires ``stable_dt``); since it is a convex
     combination of forward Euler steps, it keeps positivity and monotonicity of any scheme whose
-    forward Euler step does under that limit.  Option ``cfl``.
+    forward Euler step does under that limit.  A run projected to take more than 10⁷ steps is refused
+    before it starts, naming the limit and the problem's implicit method.  Options ``cfl``,
+    ``max_explicit_steps``.
 ``"euler"``
     Backward Euler, order 1, L-stable.  For finite-volume schemes whose matrix is an
     M-matrix it preserves positivity for every step size.
@@ -24,6 +26,10 @@ Grid PDEs (``kind = "pde"``)
 ``"log-trbdf2"``
     TR-BDF2 on ``log ρ`` (:mod:`~fieldflow.core.steppers.log_density`): positive for every step;
     preconditioned with the equation's ``local_jacobian`` when it provides one.
+``"positive-trbdf2"``
+    TR-BDF2 on ``ρ`` with Newton iterates ``ρ = e^s`` (:mod:`~fieldflow.core.steppers.positive`):
+    the linear invariants of a conservative scheme to the Newton tolerance *and* positive iterates, for
+    equations defined for ``ρ > 0`` only (log-form schemes); requires an exact ``jvp``.
 ``"etdrk4"``
     Exponential time differencing RK4 (:mod:`~fieldflow.core.steppers.exponential`) for semilinear
     equations diagonal in Fourier space (requires ``semilinear_fourier`` and ``stable_dt``).

@@ -2,29 +2,58 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..problem import PDE
 from .base import Stepper, StepResult
 
-__all__ = ["SSPRK3"]
+__all__ = ["SSPRK3", "MAX_EXPLICIT_STEPS"]
+
+#: an explicit run projected to take more steps than this is refused before its first step
+MAX_EXPLICIT_STEPS = 10_000_000
 
 
 class SSPRK3(Stepper):
-    """Third-order SSP Runge–Kutta with ``dt ≤ cfl · pde.stable_dt(state)``."""
+    """Third-order SSP Runge–Kutta with ``dt ≤ cfl · pde.stable_dt(state)``.
+
+    Before the first step the run's length is projected from the step it will take — the stability limit
+    ``cfl · stable_dt`` at the initial state (adaptive) or the given ``dt`` (fixed) — and a run of more than
+    ``max_explicit_steps`` steps (default :data:`~fieldflow.core.steppers.explicit.MAX_EXPLICIT_STEPS`, 10⁷)
+    stops at once with a ``ValueError`` naming the limit and an implicit method: a stiff problem (e.g. a
+    log-form scheme on a large box, whose tails set the limit) would otherwise run for days with no warning.
+    """
 
     name = "ssprk3"
     order = 3
     requires = ("stable_dt",)
 
-    def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, cfl: float = 0.9):
+    def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, cfl: float = 0.9,
+                 max_explicit_steps: int = MAX_EXPLICIT_STEPS):
         super().__init__(pde, dt, adaptive)
         if not 0 < cfl <= 1:
             raise ValueError(f"cfl must be in (0, 1], got {cfl}")
+        if isinstance(max_explicit_steps, bool) or not isinstance(max_explicit_steps, int) or max_explicit_steps < 1:
+            raise ValueError(f"max_explicit_steps must be a positive integer, got {max_explicit_steps!r}")
         self.cfl = cfl
+        self.max_explicit_steps = max_explicit_steps
 
     def _limit(self, state: Any, t: float) -> float:
         return self.cfl * self.pde.stable_dt(state, t)
+
+    def _check_length(self, step: float, limit: float, t: float, t_end: float) -> None:
+        """``ValueError`` when ``(t_end − t)/step`` exceeds ``max_explicit_steps``."""
+        steps = (t_end - t) / step if step > 0 else math.inf
+        if steps <= self.max_explicit_steps:
+            return
+        name = type(self.pde).__name__
+        implicit = self.pde.default_method if self.pde.default_method != self.name else "trbdf2"
+        raise ValueError(
+            f"{name} with the explicit method 'ssprk3' would take about {steps:.2e} steps to reach t={t_end:g}: "
+            f"its stability limit is dt ≤ {limit:.3e} (cfl={self.cfl} × stable_dt at t={t:g}), and more than "
+            f"{self.max_explicit_steps:.0e} explicit steps are refused; use the implicit method "
+            f"evolve(..., method={implicit!r}), whose step is set by accuracy (or raise max_explicit_steps)"
+        )
 
     def initial_dt(self, state, t, t_end):
         limit = self._limit(state, t)
@@ -34,7 +63,9 @@ class SSPRK3(Stepper):
                     f"dt={self.dt:.3e} is above the explicit stability limit {limit:.3e} "
                     f"(cfl={self.cfl} × stable_dt); use dt ≤ {limit:.3e} or an implicit method ('trbdf2')"
                 )
+            self._check_length(self.dt, limit, t, t_end)
             return self.dt
+        self._check_length(limit, limit, t, t_end)
         return min(limit, t_end - t)
 
     def step(self, state, t, dt_max):

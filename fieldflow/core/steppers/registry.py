@@ -23,6 +23,7 @@ STEPPERS: dict[str, tuple[str, str]] = {
     "euler": ("fieldflow.core.steppers.implicit", "BackwardEuler"),
     "trbdf2": ("fieldflow.core.steppers.implicit", "TRBDF2"),
     "log-trbdf2": ("fieldflow.core.steppers.log_density", "LogTRBDF2"),
+    "positive-trbdf2": ("fieldflow.core.steppers.positive", "PositiveTRBDF2"),
     "etdrk4": ("fieldflow.core.steppers.exponential", "ETDRK4"),
     # particle systems
     "forward-euler": ("fieldflow.core.steppers.particle", "ForwardEuler"),
