@@ -16,7 +16,8 @@ Sections (``--only a,b`` / ``--skip c``):
 ``tests``          ``pytest -m "not slow" -k cupy`` in a subprocess (the real-CuPy and stand-in cases)
 ``fft``            rfftn + irfftn pairs of 2²⁰, 1024², 128³ points
 ``mckean_vlasov``  ETDRK4 steps of McKean–Vlasov on the torus, n = 2²⁰
-``fokker_planck``  TR-BDF2 steps of Fokker–Planck, 512² (default solver) and 128³ (GMRES + DCT preconditioner)
+``fokker_planck``  TR-BDF2 steps of Fokker–Planck, 512² and 128³ (default solvers: multigrid CG on the GPU) and
+                   128³ with GMRES + DCT preconditioner
 ``landau``         the Coulomb (γ = −3) Landau right-hand side, 96² and 32³
 ``svgd``           one implicit LogTRBDF2 step of mean-field SVGD on 256² (Jacobi on the GPU, LU on the host)
 ``blob_pairs``     the blob method's Coulomb pair sum (``landau_velocity``) in ns per pair, N = 10⁵ on the GPU
@@ -236,7 +237,9 @@ def section_fokker_planck(ctx: Context) -> list[dict[str, Any]]:
         return build
 
     rows.append(stepping(ctx, make(n2, 2), "trbdf2", 2**-7, 3, {}, "Fokker–Planck TR-BDF2", f"{n2}²",
-                         note="default solver: LU factorised once (GPU: on the host, solves on the device)"))
+                         note="default solvers: GPU multigrid CG, CPU sparse LU"))
+    rows.append(stepping(ctx, make(n3, 3), "trbdf2", 2**-7, 2, {"linear_solver": "multigrid"}, "Fokker–Planck TR-BDF2",
+                         f"{n3}³", note="multigrid CG on both (the default beyond 5000 cells)", cpu_steps=1))
     iterative = {"linear_solver": "iterative", "preconditioner": "dct"}
     rows.append(stepping(ctx, make(n3, 3), "trbdf2", 2**-7, 2, iterative, "Fokker–Planck TR-BDF2", f"{n3}³",
                          note="GMRES + DCT preconditioner on both", cpu_steps=1))

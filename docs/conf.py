@@ -39,7 +39,7 @@ nitpicky = True
 nitpick_ignore = [
     ("py:class", name)
     for name in (
-        "numpy.ndarray", "ndarray", "np.ndarray", "numpy.random.Generator", "numpy.random.bit_generator.SeedSequence",
+        "numpy.ndarray", "ndarray", "np.ndarray", "numpy.random.Generator", "numpy.random._generator.Generator", "numpy.random.bit_generator.SeedSequence",
         "numpy.random.SeedSequence", "pathlib.Path", "Path", "types.ModuleType", "concurrent.futures.Executor",
         "Executor", "optional", "array", "array-like", "array_like", "callable", "callables", "sequence", "iterable",
         "mapping", "sparse matrix", "path", "dict", "int", "float", "str", "bool", "tuple", "list", "None",

@@ -106,8 +106,16 @@ def _landau(backend):
 JACOBI = {"preconditioner": "jacobi"}
 GRID_CASES = {
     "fokker_planck-1d-trbdf2": GridCase(_fp(96, 1), dict(method="trbdf2", dt=2**-7), 6),
-    "fokker_planck-2d-trbdf2": GridCase(_fp(24, 2), dict(method="trbdf2", dt=2**-7), 6),
-    "fokker_planck-2d-euler": GridCase(_fp(24, 2), dict(method="euler", dt=2**-7), 6),
+    "fokker_planck-2d-trbdf2": GridCase(_fp(24, 2), dict(method="trbdf2", dt=2**-7, linear_solver="direct"), 6),
+    "fokker_planck-2d-euler": GridCase(_fp(24, 2), dict(method="euler", dt=2**-7, linear_solver="direct"), 6),
+    "fokker_planck-2d-trbdf2-multigrid": GridCase(_fp(24, 2), dict(method="trbdf2", dt=2**-7, linear_solver="multigrid"),
+                                                  40, krylov=True),
+    "fokker_planck-3d-trbdf2-multigrid": GridCase(_fp(12, 3), dict(method="trbdf2", dt=2**-7, linear_solver="multigrid"),
+                                                  40, krylov=True),
+    "fokker_planck-2d-trbdf2-gmres-multigrid": GridCase(_fp(24, 2), dict(method="trbdf2", dt=2**-7, linear_solver="iterative",
+                                                                       preconditioner="multigrid"), 60, krylov=True),
+    "fokker_planck-2d-euler-multigrid": GridCase(_fp(24, 2), dict(method="euler", dt=2**-7, linear_solver="multigrid"),
+                                                 30, krylov=True),
     "fokker_planck-2d-ssprk3": GridCase(_fp(24, 2), dict(method="ssprk3", dt=2**-9), 6),
     "fokker_planck-3d-trbdf2-iterative": GridCase(_fp(12, 3), dict(method="trbdf2", dt=2**-7, linear_solver="iterative",
                                                                    preconditioner="dct"), 30, krylov=True),
@@ -335,12 +343,15 @@ def test_polchinski_entry_points_run_on_cupy(device, monkeypatch):
 
 
 def test_cupy_defaults_stay_on_the_device(strict_cupy):
-    """With default options, a 3D problem beyond the direct limit and a time-dependent operator take the device
-    path on CuPy (GMRES + DCT preconditioner, no host LU), and their steady steps copy no array."""
+    """With default options, 2D and 3D Fokker–Planck take the device path on CuPy (multigrid CG; a time-dependent
+    operator GMRES + DCT preconditioner), never a host LU, and their steady steps copy no array."""
     from fieldflow.core.steppers.implicit import _ImplicitSolver
 
     big, _ = _fp(18, 3)("cupy")  # 5832 unknowns > the 3D direct limit of 5000
-    assert _ImplicitSolver(big).linear_solver == "iterative"
+    assert _ImplicitSolver(big).linear_solver == "multigrid"
+    assert _ImplicitSolver(_fp(24, 2)("cupy")[0]).linear_solver == "multigrid"
+    assert _ImplicitSolver(_fp(24, 2)("numpy")[0]).linear_solver == "direct"
+    assert _ImplicitSolver(_fp(18, 3)("numpy")[0]).linear_solver == "multigrid"
     timed, _ = _fp_time("cupy")
     assert _ImplicitSolver(timed).linear_solver == "iterative"
     assert _ImplicitSolver(_fp_time("numpy")[0]).linear_solver == "direct"

@@ -23,8 +23,8 @@ plt = plotting.pyplot()
 #: quick runs under ~20 s on two shared cores run by default; the others with -m slow
 FAST = {"fokker_planck_lsi"}
 #: studies whose owners convert them to the shared report/plotting pieces in their own branches; when one is
-#: converted its strict xfail turns into a failure here, and it is removed from this set
-NOT_YET_CONVERTED = {"polchinski_phi4", "kuramoto_daido_phase_diagram", "spectral_gap"}
+#: converted its strict xfail turns into a failure here, and it is removed from this set (all are converted now)
+NOT_YET_CONVERTED: set[str] = set()
 
 
 # ------------------------------------------------------------------------------------------------ the checker

@@ -35,9 +35,10 @@ def test_dry_run_writes_every_section(tmp_path, capsys):
     assert not errors, errors
     rows = [r for name in ("fft", "mckean_vlasov", "fokker_planck", "landau", "svgd", "blob_pairs")
             for r in sections[name]["result"]]
-    assert len(rows) == 10  # 3 FFT sizes, 1 McKean–Vlasov, 2 Fokker–Planck, 2 Landau, 1 SVGD, 1 pair sum
-    for r in rows:  # the stand-in computes what NumPy does: only FFT providers' round-off differs
-        assert r["rel_diff"] < 1e-12, r
+    assert len(rows) == 11  # 3 FFT sizes, 1 McKean–Vlasov, 3 Fokker–Planck, 2 Landau, 1 SVGD, 1 pair sum
+    for r in rows:  # the stand-in computes what NumPy does: only FFT providers' round-off differs, except where the
+        # backends' default solvers differ (multigrid CG to relative residual 1e-10 against LU: a few steps, κ ≲ 10)
+        assert r["rel_diff"] < (1e-8 if "CPU sparse LU" in r.get("note", "") else 1e-12), r
     blob = sections["coulomb_blob"]["result"]
     assert blob["blob_over_r_exact"] == pytest.approx(1.0, abs=0.05)  # the blob's own ε-limit, N ≈ 10³
     table = (tmp_path / "gpu_validate.md").read_text()

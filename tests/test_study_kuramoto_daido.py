@@ -24,7 +24,9 @@ def test_study_quick_run(tmp_path):
     assert kinds[0.25] == "continuous" and kinds[0.75] == "discontinuous" and kinds[2.0] == "continuous"
     assert kinds[-1.0] == "continuous" and kinds[-2.0] == "continuous"
     assert all(float(r["K_c"]) == 1.0 for r in rows if float(r["m"]) < 0)
-    assert summary["m_star"].startswith("1.26729250")
+    m_star = next(line for name, line in summary.items() if name.startswith("m_*"))
+    assert "m_* = 1.26729250" in m_star and "→ PASS" in m_star
+    assert all("→ PASS" in line for line in summary.values()), summary
 
 
 @pytest.mark.slow
@@ -40,4 +42,5 @@ def test_branches_study_quick_run(tmp_path):
     assert max(float(r["difference"]) for r in checks if r["check"].startswith("K_c")) < 1e-10
     special = list(csv.DictReader(open(tmp_path / "special_points.csv")))
     assert {r["kind"] for r in special} >= {"fold", "bifurcation"}
-    assert "kinds agree: True" in summary["K_c"]
+    assert "5 of 5 agree" in summary["K_c: kind of transition, branches vs critical_coupling"]
+    assert all("→ FAIL" not in line for line in summary.values()), summary

@@ -209,6 +209,7 @@ def evolve(
     positivity_tol: float = 1e-10,
     monotone_tol: float = 1e-10,
     progress: bool | None = None,
+    label: str | None = None,
     checkpoint: str | Path | None = None,
     checkpoint_every: float = 60.0,
     resume: str | Path | bool | None = None,
@@ -248,7 +249,9 @@ def evolve(
         exactly; equal steps round them to the nearest step.
     diagnostics_every : int, optional
         Also record diagnostics every this many steps, besides each save time (``0``: at the save times
-        only).  Default ``problem.diagnostics_every`` (grids 1, particles 0).
+        only).  Default ``problem.diagnostics_every``: grid PDEs 1 except the static Fokker–Planck equation 0
+        (at the save times only: on small grids its diagnostics would cost as much as its steps), particles 0,
+        step maps 1.
     check : bool
         At each diagnostics sample check the ``problem.conserved`` diagnostics (to ``mass_tol``
         relative), positivity of densities (``min ≥ −positivity_tol·max``) and the ``problem.monotone``
@@ -256,6 +259,9 @@ def evolve(
         so far when violated.
     progress : bool, optional
         tqdm progress bar; default on when stderr is a terminal.
+    label : str, optional
+        The progress bar's description, naming the case (``"double well, n = 256"``); default the
+        problem's class name.
     checkpoint : path, optional
         Write a checkpoint every ``checkpoint_every`` seconds of wall time, on Ctrl-C, on a structure
         error and at the end (:mod:`fieldflow.core.checkpoint`: the live state is rewritten, the history
@@ -370,7 +376,7 @@ def evolve(
     elif checks is not None:
         checks.resume(traj.diagnostics)
 
-    bar = progress_bar(progress, t, t_end, type(problem).__name__)
+    bar = progress_bar(progress, t, t_end, type(problem).__name__ if label is None else str(label))
     wall0 = last_checkpoint = _time.perf_counter()
     traj.info["status"] = "running"
     in_step, rng_before = False, None

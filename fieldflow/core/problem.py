@@ -73,6 +73,8 @@ capability               what the problem provides                              
 ``monotone_value``       ``monotone_value(state)``: the ``monotone`` diagnostic alone,       ``trbdf2``, ``euler``,
                          cheap enough for every trial step; a step that raises it is         ``log-trbdf2``
                          rejected and retried smaller
+``reversible_measure``   ``reversible_measure(t)``: ``log π`` with detailed balance          multigrid solves of
+                         ``L_ij π_j = L_ji π_i`` (``L`` symmetrisable)                       ``euler``, ``trbdf2``
 ``semilinear_fourier``   ``linear_symbol`` (attribute), ``nonlinear_hat(û, t)``,             ``etdrk4``
                          ``to_fourier(u)``, ``from_fourier(û)``: ``∂t u = L u + N(u)``
                          with ``L`` diagonal in Fourier space
@@ -106,6 +108,7 @@ CAPABILITIES: dict[str, str] = {
     "preconditioner": "a preconditioner preconditioner(state, c, t)",
     "local_jacobian": "a sparse local Jacobian local_jacobian(state)",
     "monotone_value": "the monotone diagnostic at a trial state, monotone_value(state)",
+    "reversible_measure": "the log of a measure π with L_ij π_j = L_ji π_i, reversible_measure(t)",
     "semilinear_fourier": "a semilinear Fourier equation (linear_symbol, nonlinear_hat, to_fourier, from_fourier)",
     "deterministic": "deterministic particles (diffusion None)",
     "noise": "particles with noise (diffusion > 0)",
@@ -121,6 +124,7 @@ PDE_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "preconditioner": ("preconditioner",),
     "local_jacobian": ("local_jacobian",),
     "monotone_value": ("monotone_value",),
+    "reversible_measure": ("reversible_measure",),
     "semilinear_fourier": ("nonlinear_hat", "to_fourier", "from_fourier"),
 }
 
@@ -242,6 +246,14 @@ class PDE(Problem):
         Build it with :func:`fieldflow.core.linalg.approximate_inverse` from a sparse matrix of the grid's
         namespace, so that it follows the implicit solver's ``preconditioner=`` option (host LU on NumPy,
         a device method on CuPy)."""
+        return None
+
+    def reversible_measure(self, t: float) -> Any | None:
+        """``log π`` (grid-shaped) of a measure with detailed balance ``L_ij π_j = L_ji π_i`` for
+        ``linear_operator(t)``, or ``None`` (the default).
+
+        With it ``Π^{-1/2} L Π^{1/2}`` is symmetric, and the implicit solver's multigrid path solves by
+        conjugate gradients instead of GMRES."""
         return None
 
     def local_jacobian(self, state: Any) -> Any:

@@ -84,6 +84,9 @@ class FokkerPlanck(PDE):
     positive = True
     monotone = "kl"
     default_method = "trbdf2"
+    #: diagnostics (and the structure checks) at the save times only: on small grids evaluating them after
+    #: every step costs as much as the step (``evolve(..., diagnostics_every=k)`` adds every k-th step)
+    diagnostics_every = 0
 
     def __init__(self, grid: Grid, V: Potential | Callable[[Any], Any] | Any, D: float = 1.0,
                  mobility: Any = None):
@@ -137,6 +140,10 @@ class FokkerPlanck(PDE):
             # the stored coefficients hold 1/h already, as in rhs
             self._L = face_operator(self.grid, self._faces, spacing=(1.0,) * self.grid.dim)
         return self._L
+
+    def reversible_measure(self, t: float = 0.0) -> Any:
+        """``log ρ∞``: ``L`` satisfies detailed balance ``L_ij ρ∞_j = L_ji ρ∞_i`` (see :meth:`spectral_gap`)."""
+        return self.log_rho_inf
 
     def stable_dt(self, mu: Any = None, t: float = 0.0) -> float:
         """Forward-Euler positivity/stability limit ``1 / max_i |L_ii|`` (state-independent: computed once per ``L``)."""

@@ -51,6 +51,9 @@ class TimeDependentFokkerPlanck(FokkerPlanck):
     """
 
     time_dependent = True
+    #: diagnostics after every step, as for grid PDEs in general (the static equation records them at the save
+    #: times only): subclasses check free energies relative to a moving target step by step
+    diagnostics_every = 1
     monotone = None
 
     def __init__(self, grid: Grid, V_of_t: Callable[[float], Any], D_of_t: Callable[[float], float] | float = 1.0,
@@ -101,6 +104,10 @@ class TimeDependentFokkerPlanck(FokkerPlanck):
     def linear_operator(self, t: float = 0.0) -> Any:
         self.set_time(t)
         return super().linear_operator(t)
+
+    def reversible_measure(self, t: float = 0.0) -> Any:
+        self.set_time(t)
+        return super().reversible_measure(t)
 
     def stable_dt(self, mu: Any = None, t: float = 0.0) -> float:
         self.set_time(t)

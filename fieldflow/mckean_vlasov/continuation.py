@@ -156,6 +156,13 @@ class Branch:
     def __len__(self) -> int:
         return self.K.size
 
+    def __repr__(self) -> str:
+        kind = "uniform" if self.uniform else "ordered"
+        K = f"K ∈ [{self.K.min():.6g}, {self.K.max():.6g}]" if len(self) else "empty"
+        known = int(np.sum(self.unstable >= 0))
+        stability = f"stable at {int(np.sum(self.stable))} of {known}" if known else "stability not computed"
+        return f"Branch({kind}, {len(self)} points, {K}, {stability}, {self.start or '?'} → {self.end or '?'})"
+
 
 @dataclass
 class BifurcationDiagram:
@@ -188,6 +195,15 @@ class BifurcationDiagram:
     K_c: float = math.nan
     kind: str = ""
     n: int = 0
+
+    def __repr__(self) -> str:
+        def at(points: list[SpecialPoint]) -> str:
+            return f" at K = {', '.join(f'{p.K:.6g}' for p in points)}" if points else ""
+
+        return (f"BifurcationDiagram(W={self.W!r}, K ∈ [{self.K_range[0]:g}, {self.K_range[1]:g}]: "
+                f"{len(self.branches)} branches ({sum(len(b) for b in self.branches)} points), "
+                f"folds{at(self.folds) or ': none'}, bifurcation points{at(self.bifurcations) or ': none'}, "
+                f"K_c={self.K_c:.10g} ({self.kind or 'none in range'}))")
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per point (branch index, K, r1, r2, ΔF, number of unstable eigenvalues, top eigenvalue)."""

@@ -35,7 +35,7 @@ the law of the moments is ``≈ exp(−2N ΔF̃_K(Z))`` with the constrained fre
   ``F``; they are separated by the unstable branch (the saddle) with barrier ``ΔF‡``, so the mean
   residence times grow like ``e^{2NΔF‡}`` (Kramers–Arrhenius).
 
-All particle runs go through :func:`_advance`, the one call into the particle time loop: a ramp is a
+All particle runs go through ``_advance``, the one call into the particle time loop: a ramp is a
 sequence of segments at fixed ``K``, the state carried over, each segment seeded from
 ``(seed, segment)``; ramps checkpoint after every segment.  Sweeps over ``N`` (and directions, replicas)
 run through :func:`fieldflow.core.sweep.sweep` (processes by default, or a Dask client).
@@ -164,6 +164,11 @@ class KRamp:
     @property
     def r2(self) -> np.ndarray:
         return self.mean[:, 1]
+
+    def __repr__(self) -> str:
+        return (f"KRamp(N={self.N}, {self.K.size} segments, K {self.K[0]:.5g} → {self.K[-1]:.5g}, "
+                f"mean |Z_1| {self.r1[0]:.4g} → {self.r1[-1]:.4g}, t_segment={self.t_segment:g}, dt={self.dt:g}, "
+                f"seed={self.seed})")
 
 
 def _check_positive(name: str, value: Any) -> float:

@@ -186,6 +186,12 @@ class GapMap:
     r2: np.ndarray
     K_c: np.ndarray
 
+    def __repr__(self) -> str:
+        finite = self.gap[np.isfinite(self.gap)]
+        span = f"gap ∈ [{finite.min():.3g}, {finite.max():.3g}]" if finite.size else "no converged gap"
+        return (f"GapMap({self.ms.size} m × {self.Ks.size} K over m ∈ [{self.ms.min():g}, {self.ms.max():g}], "
+                f"K ∈ [{self.Ks.min():g}, {self.Ks.max():g}]: {span}, {int(np.isnan(self.gap).sum())} unconverged)")
+
 
 def _column(args: tuple[float, tuple[float, ...], int, float]) -> dict[str, np.ndarray]:
     from .interactions import kuramoto_daido
@@ -201,10 +207,11 @@ def _column(args: tuple[float, tuple[float, ...], int, float]) -> dict[str, np.n
 
 
 def kuramoto_daido_gap_map(ms: Sequence[float], Ks: Sequence[float], *, modes: int = 40, rtol: float = 1e-8,
-                           executor: Any = None, max_workers: int | None = None) -> GapMap:
+                           executor: Any = None, max_workers: int | None = None, label: str | None = None) -> GapMap:
     """:func:`minimizer_gaps` of ``W = cos θ + m cos 2θ`` for each ``m`` (one task per ``m``).
 
-    ``executor``/``max_workers`` as in :func:`fieldflow.core.sweep.sweep` (default: a process pool).
+    ``executor``/``max_workers``/``label`` (a progress bar over the ``m``) as in :func:`fieldflow.core.sweep.sweep`
+    (default: a process pool, no bar).
     """
     from ..core.sweep import sweep
 
@@ -213,6 +220,6 @@ def kuramoto_daido_gap_map(ms: Sequence[float], Ks: Sequence[float], *, modes: i
     if ms.ndim != 1 or ms.size == 0 or not np.all(np.isfinite(ms)) or np.any(ms < 0):
         raise ValueError(f"ms must be a non-empty 1D list of m >= 0, got {ms!r}")
     cols = sweep(_column, [(float(m), tuple(Ks), modes, rtol) for m in ms], executor=executor,
-                 max_workers=max_workers, chunks=len(ms))
+                 max_workers=max_workers, chunks=len(ms), label=label)
     return GapMap(ms=ms, Ks=Ks, gap=np.stack([c["gap"] for c in cols]), r1=np.stack([c["r"][:, 0] for c in cols]),
                   r2=np.stack([c["r"][:, 1] for c in cols]), K_c=np.array([float(c["K_c"]) for c in cols]))

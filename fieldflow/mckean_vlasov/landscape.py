@@ -145,6 +145,12 @@ class Landscape:
     values: np.ndarray
     states: list[dict[str, Any]]
 
+    def __repr__(self) -> str:
+        stable = sum(bool(s["stable"]) for s in self.states)
+        return (f"Landscape(K={self.K:.6g}, {self.r1.size} × {self.r2.size} points on (r1, r2), "
+                f"{len(self.states)} stationary states ({stable} stable), "
+                f"min ΔF̃ = {np.nanmin(self.values):.4g})")
+
 
 def free_energy_landscape(W: Fourier, K: float, r1: Any, r2: Any, n: int = 512, a_max: float = 40.0) -> Landscape:
     """:func:`constrained_free_energy` of a two-mode interaction (modes 1 and 2) on the grid ``r1 × r2``.

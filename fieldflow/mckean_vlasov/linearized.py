@@ -529,6 +529,12 @@ class LinearizedSpectrum:
     K: float = 0.0
     operator: LinearizedOperator | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{lam:.6g}" for lam in self.eigenvalues[:4]) + (", ..." if len(self.eigenvalues) > 4 else "")
+        zero = "none (uniform q)" if self.zero_mode is None else str(self.zero_mode)
+        return (f"LinearizedSpectrum(K={self.K:.6g}, spectral_gap={self.spectral_gap:.8g}, eigenvalues=[{shown}] "
+                f"({self.n_converged} converged), zero_mode={zero}, modes={tuple(self.modes)}, {self.method})")
+
 
 def _sorted(lam: np.ndarray, X: Any = None) -> tuple[np.ndarray, Any]:
     order = np.argsort(-lam.real, kind="stable")

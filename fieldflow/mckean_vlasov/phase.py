@@ -90,6 +90,11 @@ class CriticalCoupling:
     def continuous(self) -> bool:
         return self.kind == "continuous"
 
+    def __repr__(self) -> str:
+        jump = ", ".join(f"{z:.6g}" for z in self.jump)
+        return (f"CriticalCoupling(K_c={self.K_c:.10g} ± {self.error:.1e}, {self.kind}, K_sharp={self.K_sharp:.6g}, "
+                f"jump |z_k| = ({jump}), W={self.W!r})")
+
 
 def linear_threshold(W: Fourier) -> float:
     """``K_# = 1 / max_k c_k``: the uniform state is linearly stable iff ``K < K_#``.
@@ -272,7 +277,8 @@ def _kd_critical(m: float) -> CriticalCoupling:
     return critical_coupling(kuramoto_daido(m))
 
 
-def phase_diagram(ms: Sequence[float], executor: Any = None, max_workers: int | None = None) -> list[CriticalCoupling]:
+def phase_diagram(ms: Sequence[float], executor: Any = None, max_workers: int | None = None,
+                  label: str | None = None) -> list[CriticalCoupling]:
     """:func:`critical_coupling` of the Kuramoto–Daido interaction ``cos θ + m cos 2θ`` for each ``m``.
 
     Parameters
@@ -283,10 +289,12 @@ def phase_diagram(ms: Sequence[float], executor: Any = None, max_workers: int | 
         Where to run (see :func:`fieldflow.core.sweep.sweep`; default: a process pool).
     max_workers : int, optional
         Processes of the default pool.
+    label : str, optional
+        Name of a progress bar over the ``m`` (shown on a terminal).
     """
     from ..core.sweep import sweep
 
-    return sweep(_kd_critical, [float(m) for m in ms], executor=executor, max_workers=max_workers)
+    return sweep(_kd_critical, [float(m) for m in ms], executor=executor, max_workers=max_workers, label=label)
 
 
 def kuramoto_daido_m_star(bracket: tuple[float, float] = (1.1, 1.35), xtol: float = 1e-12) -> tuple[float, float]:

@@ -106,6 +106,11 @@ class StationaryState:
         """The Kuramoto order parameter ``|z_1| = |∫ e^{iθ} q|``."""
         return self.order_parameters[0]
 
+    def __repr__(self) -> str:
+        shape = "uniform" if self.uniform else "moments (" + ", ".join(f"{r:.6g}" for r in self.moments) + ")"
+        return (f"StationaryState(K={self.K:.6g}, {shape}, free_energy={self.free_energy:.10g}, "
+                f"{'stable' if self.stable else 'unstable'}, n={self.grid.shape[0]}, W={self.W!r})")
+
 
 # ---------------------------------------------------------------------------- input checks
 

@@ -252,7 +252,8 @@ def _check_step_counts(t_end: float, tau: float, save_every: float | None) -> No
 
 
 def measure_flow_jko(V0: FieldPotential, decomposition: CovarianceDecomposition, t_end: float, tau: float, *,
-                     method: str = "auto", quantiles: int = 1000, save_every: float | None = None) -> Trajectory:
+                     method: str = "auto", quantiles: int = 1000, save_every: float | None = None,
+                     label: str | None = None) -> Trajectory:
     """The renormalised measures ``ν_t`` by JKO steps of size ``tau`` from ``σ_0 = ν_0`` to ``t_end``.
 
     Parameters
@@ -270,6 +271,8 @@ def measure_flow_jko(V0: FieldPotential, decomposition: CovarianceDecomposition,
         Number of quantiles ``N`` (``"quantile"``).
     save_every : float, optional
         Snapshot spacing, a multiple of ``tau`` (default: every step).
+    label : str, optional
+        Description of the progress bar (:func:`fieldflow.evolve`; default the problem's class name).
 
     Returns
     -------
@@ -292,4 +295,4 @@ def measure_flow_jko(V0: FieldPotential, decomposition: CovarianceDecomposition,
     else:
         raise ValueError(f"unknown method {method!r}; choose 'auto', 'quantile' or 'gaussian'")
     _check_step_counts(float(t_end), float(tau), save_every)
-    return evolve(problem, state0, float(t_end), dt=float(tau), save_every=save_every)
+    return evolve(problem, state0, float(t_end), dt=float(tau), save_every=save_every, label=label)

@@ -18,7 +18,7 @@ and potential ``W_t = Σ_a y_a²/g_a`` (``π_t ∝ e^{−W_t}``), solved by
 
 ``ν_t → δ_0`` as ``Γ_t → 0`` (like ``t^{-1/2}`` for Pauli–Villars), so a fixed field grid stops
 resolving it.  :class:`MeasureFlow` raises ``ValueError`` at the first time beyond
-:attr:`MeasureFlow.t_max` (``π_t``'s smallest standard deviation under ``resolution`` cells), or solves
+``MeasureFlow.t_max`` (``π_t``'s smallest standard deviation under ``resolution`` cells), or solves
 in the rescaled variable ``z_a = y_a / g_a^{1/2}`` (``rescaled=True``), in which
 
 .. math:: ∂_t ν̃ = \\sum_a \\frac{ċ_a}{2 g_a}\\, ∂_{z_a}\\big(∂_{z_a} ν̃ + z_a ν̃\\big)
@@ -103,7 +103,7 @@ class MeasureFlow(fokker_planck.TimeDependentFokkerPlanck):
         ``kl_free`` is then the KL divergence to the scheme's own equilibrium and is checked to decrease.
     resolution : float
         Field variable: ``ν_t`` counts as resolved while ``π_t``'s smallest standard deviation
-        ``min_a (g_a/2)^{1/2}`` spans at least this many cells; :attr:`t_max` is the last such time.
+        ``min_a (g_a/2)^{1/2}`` spans at least this many cells; ``t_max`` is the last such time.
 
     Notes
     -----

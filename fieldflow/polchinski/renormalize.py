@@ -62,6 +62,13 @@ class MonteCarloEstimate:
     error: Any
     samples: int
 
+    def __repr__(self) -> str:
+        value, error = np.asarray(to_numpy(self.value)), np.asarray(to_numpy(self.error))
+        if value.size == 1:
+            return f"MonteCarloEstimate({float(value):.6g} ± {float(error):.2g}, {self.samples} samples)"
+        return (f"MonteCarloEstimate(values of shape {value.shape} in [{np.nanmin(value):.4g}, {np.nanmax(value):.4g}], "
+                f"errors up to {np.nanmax(error):.2g}, {self.samples} samples)")
+
 
 def covariance_matrix(covariance: Any, name: str = "covariance") -> np.ndarray:
     """``covariance`` as a checked symmetric positive definite ``(N, N)`` matrix.

@@ -271,6 +271,7 @@ def finish(out: str | Path, findings: Iterable[Finding], info: RunInfo) -> dict[
 
 
 def announce(study: str, case: str) -> None:
-    """One line naming the case a study starts, so that the progress bar that follows (labelled by the
-    equation's class) can be told apart from the others."""
+    """One line naming the part of a study that starts: the trace of the run when progress bars are off
+    (output not a terminal); on a terminal the bars that follow are named by their case (``evolve(label=)``,
+    ``sweep(label=)``, :func:`fieldflow.core.sweep.case_progress`)."""
     print(f"[{study}] {case}", flush=True)

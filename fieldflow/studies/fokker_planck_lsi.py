@@ -67,7 +67,7 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
         grid = ff.Grid.box(n=n, extent=6.0)
         pde = ff.FokkerPlanck(grid, V)
         traj = ff.evolve(pde, ff.densities.gaussian(grid, mean=m0, cov=v0), t_end, save_every=t_end / 200,
-                         rtol=1e-8, atol=1e-12)
+                         rtol=1e-8, atol=1e-12, label=label)
         traj.save(out / f"{key}.npz")
         t, kl = traj["t"], traj["kl"]
         fit = traj.fit_exponential_rate("kl", full=True)

@@ -68,7 +68,7 @@ def grid_study(dim: int, ns: tuple[int, ...], extent: float, t0: float, t1: floa
         grid = Grid.box(n, extent, dim=dim)
         pde = Landau(grid, 0.0)
         traj = evolve(pde, exact.density(grid.points, t0), t1 - t0, method="ssprk3", save_every=(t1 - t0) / 4,
-                      diagnostics_every=10)
+                      diagnostics_every=10, label=f"Landau {dim}D grid, n = {n}")
         error = grid.integrate(np.abs(traj.final - exact.density(grid.points, t1)))
         rows.append({"dim": dim, "n": n, "h": grid.spacing[0], "L1_error": error,
                      "mass_drift": float(np.max(np.abs(traj["mass"] - 1))),
@@ -95,7 +95,7 @@ def blob_m4_error(n: int, t0: float = 0.5, t1: float = 0.55, extent: float = 4.5
     blob = BlobLandau(grid, 0.0)
     f0 = exact.density(grid.points, t0)
     v, w = blob.initial_particles(f0)
-    res = evolve(blob, f0, t1 - t0, dt=min(0.8 / blob.lipschitz(v, w), t1 - t0))
+    res = evolve(blob, f0, t1 - t0, dt=min(0.8 / blob.lipschitz(v, w), t1 - t0), label=f"blob particles, n = {n}")
     m4 = [float(np.sum(res.weights * np.sum(x**2, 1) ** 2)) for x in (res.states[0], res.states[-1])]
     change = exact.moments(t1)["fourth_moment"] - exact.moments(t0)["fourth_moment"]
     return abs(m4[1] - m4[0] - change), res
@@ -192,7 +192,7 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
     v0 = exact2.sample(n, 0.5, seed=0)
     method = ScoreLandau(2, 0.0)
     res = evolve(method, Particles(v0, extras={"log_f": np.log(exact2.density(v0, 0.5))}), 0.6 if quick else 3.0,
-                 dt=0.05, save_times=np.arange(0.1, 3.0, 0.1 if quick else 0.25))
+                 dt=0.05, save_times=np.arange(0.1, 3.0, 0.1 if quick else 0.25), label=f"score particles, N = {n}")
     score_rows = []
     for t, state, H, D in zip(res.times, res.states, res["entropy"], res["dissipation"]):
         model = method.fit(state, res.weights)

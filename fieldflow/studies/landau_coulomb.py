@@ -95,7 +95,8 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
     pde = Landau(grid, GAMMA, C=C_COULOMB)
     f0 = gaussian(grid, 0.0, TEMPERATURES)
     grid_rate = grid_anisotropy_rate(grid, pde.rhs(f0, 0.0))
-    traj = evolve(pde, f0, t_end, method="ssprk3", save_times=times[1:], diagnostics_every=10)
+    traj = evolve(pde, f0, t_end, method="ssprk3", save_times=times[1:], diagnostics_every=10,
+                  label=f"Landau Coulomb grid {grid.shape[0]}³")
 
     report.announce("landau_coulomb", f"blob particles (ε = {EPSILON}) to t = {t_end:g}")
     blob = BlobLandau(Grid.box(14 if quick else 20, 7.0, dim=3), GAMMA, C=C_COULOMB, epsilon=EPSILON)
@@ -103,7 +104,8 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
     v, w = blob.initial_particles(b0)
     blob_rate = particle_anisotropy_rate(v, w, blob.velocity(v, w))
     dt = min(0.8 / blob.lipschitz(v, w), times[1])
-    res = evolve(blob, b0, t_end, dt=times[1] / np.ceil(times[1] / dt), save_times=times[1:])
+    res = evolve(blob, b0, t_end, dt=times[1] / np.ceil(times[1] / dt), save_times=times[1:],
+                 label=f"blob particles, ε = {EPSILON}")
 
     closure = closure_relaxation(TEMPERATURES, GAMMA, C_COULOMB, times)
     closure_eps = closure_relaxation(TEMPERATURES, GAMMA, C_COULOMB, times, epsilon=EPSILON)

@@ -91,7 +91,8 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
         spectrum = stein_poincare(pde, 2)
         T = 18.0 / spectrum.kl_rate
         report.announce("svgd_slsi_rate", f"α = {alpha:g}, β = {beta:g}, ℓ = {ell:g}: evolving to t = {T:.3g}")
-        traj = ff.evolve(pde, rho0, T, save_every=T / 40, rtol=1e-7)
+        traj = ff.evolve(pde, rho0, T, save_every=T / 40, rtol=1e-7,
+                         label=f"SVGD α = {alpha:g}, β = {beta:g}, ℓ = {ell:g}")
         with warnings.catch_warnings():  # reported in the findings instead
             warnings.simplefilter("ignore", PreAsymptoticFitWarning)
             fit = traj.fit_exponential_rate("kl", window=(T / 2, T), full=True)

@@ -103,12 +103,13 @@ def run(out: Path, quick: bool = True) -> dict[str, str]:
         pde = ff.SVGDFlow(grid, V, kernel, alpha=alpha, beta=beta, allow_violation=banana)
         rho0 = ff.densities.gaussian(grid, mean=mean0, cov=0.5)
         times = [0.0, t_end / 4, t_end]
-        traj = ff.evolve(pde, rho0, t_end, save_times=times[1:], rtol=1e-4)
+        traj = ff.evolve(pde, rho0, t_end, save_times=times[1:], rtol=1e-4, label=f"{name}: grid SVGD")
         x0 = sample_gaussian(n_particles, mean=mean0, cov=0.5, dim=2, seed=0)
         # explicit steps: no particle may move more than 0.2 per step at the start (stiff Duncan weights)
         speed = float(np.max(np.linalg.norm(psvgd.velocity(x0, V, kernel, alpha, beta), axis=1)))
         dt = t_end / np.ceil(t_end / min(DT, 0.2 / speed))
-        xs = ff.evolve(psvgd.SVGDParticles(V, kernel, alpha, beta), x0, t_end, dt=dt, save_times=times[1:]).states
+        xs = ff.evolve(psvgd.SVGDParticles(V, kernel, alpha, beta), x0, t_end, dt=dt, save_times=times[1:],
+                       label=f"{name}: {n_particles} SVGD particles").states
         with warnings.catch_warnings():  # a pre-asymptotic window is reported in the findings instead
             warnings.simplefilter("ignore", PreAsymptoticFitWarning)
             fit = traj.fit_exponential_rate("kl", window=(t_end / 4, t_end), full=True)

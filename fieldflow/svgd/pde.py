@@ -399,10 +399,10 @@ class SVGDFlow(_DuncanFlow):
         Exact on those entries.  The flux ``F^a = −ω_f M_f (K_h S g^a)_f`` depends on ``r`` in two ways:
 
         * through the mobility ``M`` of its two cells — the *transport part*
-          ``−∇·(ω (∂M) δr K_h(Sg))``, which lives on the stencil entirely (:meth:`_transport_part`);
+          ``−∇·(ω (∂M) δr K_h(Sg))``, which lives on the stencil entirely (``_transport_part``);
         * through the convolved limited gradient ``K_h(S g)`` — the *kernel part*, nonlocal; on the stencil
           it collects the circulant's first column ``κ = F_P⁻¹ k̂`` at the offsets ``0, ±e_a, ±2e_a,
-          ±e_a ± e_b`` (:meth:`_kernel_part`).  With ``A = ωM`` and ``B = ∂(Sg)/∂r`` on the left/right
+          ±e_a ± e_b`` (``_kernel_part``).  With ``A = ωM`` and ``B = ∂(Sg)/∂r`` on the left/right
           faces of each cell (zero at the walls), axis ``a`` contributes to column ``i + m``
 
           .. math:: \\frac{r'_{i+m}}{h_a^2}\\big[A^r_i(\\kappa(e_a - m) B^l_{i+m} - \\kappa(-m) B^r_{i+m})

@@ -3,19 +3,22 @@
 =====================  ==========================================================================
 module                 what
 =====================  ==========================================================================
-``krylov``             restarted, right-preconditioned GMRES(m) (the same iteration on NumPy and CuPy)
+``krylov``             restarted, right-preconditioned GMRES(m) and preconditioned CG (same iteration on
+                       NumPy and CuPy)
+``multigrid``          geometric multigrid V-cycles (Galerkin coarse operators) for stencil matrices
 ``stencil``            sparse matrices of nearest-neighbour stencils, assembled in the grid's namespace
-``preconditioners``    approximate inverses of stencil matrices: host LU, Jacobi, Jacobi-scaled DCT
+``preconditioners``    approximate inverses of stencil matrices: host LU, Jacobi, Jacobi-scaled DCT, multigrid
 =====================  ==========================================================================
 
 Everything here takes and returns arrays of the caller's namespace; the only host traffic is the
-small per-step reads of GMRES (see :mod:`fieldflow.core.linalg.krylov`) and the ``"lu"`` preconditioner,
-which exists on the host only.
+small per-step reads of GMRES and CG (a few numbers per iteration, see :mod:`fieldflow.core.linalg.krylov`),
+one read per multigrid set-up, and the ``"lu"``/``"ilu"`` preconditioners, which exist on the host only.
 """
 
-from .krylov import KrylovResult, as_operator, gmres
+from .krylov import KrylovResult, as_operator, cg, gmres
+from .multigrid import Multigrid, VCycle
 from .preconditioners import PRECONDITIONERS, approximate_inverse, preconditioning, resolve_method
 from .stencil import shifted, sparse_modules, stencil_matrix
 
-__all__ = ["gmres", "KrylovResult", "as_operator", "approximate_inverse", "preconditioning", "resolve_method", "PRECONDITIONERS",
+__all__ = ["gmres", "cg", "Multigrid", "VCycle", "KrylovResult", "as_operator", "approximate_inverse", "preconditioning", "resolve_method", "PRECONDITIONERS",
            "stencil_matrix", "shifted", "sparse_modules"]

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..backend import namespace_of, to_numpy
 
-__all__ = ["gmres", "KrylovResult", "as_operator"]
+__all__ = ["gmres", "cg", "KrylovResult", "as_operator"]
 
 _EPS = np.finfo(float).eps
 
@@ -205,3 +205,74 @@ def _upper_triangular_solve(R: np.ndarray, g: np.ndarray) -> np.ndarray:
     for i in range(k - 1, -1, -1):
         y[i] = (g[i] - R[i, i + 1:] @ y[i + 1:]) / R[i, i] if R[i, i] != 0 else 0.0
     return y
+
+
+def cg(A: Any, b: Any, *, M: Any = None, x0: Any = None, rtol: float = 1e-10, atol: float = 0.0,
+       maxiter: int = 500) -> KrylovResult:
+    """Solve ``A x = b`` for symmetric positive definite ``A`` by preconditioned conjugate gradients.
+
+    Hestenes–Stiefel CG with a symmetric positive definite preconditioner ``M ≈ A^{-1}`` (e.g. a
+    multigrid V-cycle, :class:`fieldflow.core.linalg.multigrid.VCycle`).  It stops when the true
+    recurrence residual satisfies ``‖b − A x‖₂ ≤ max(rtol ‖b‖₂, atol)``.  Per iteration one product with
+    ``A``, one with ``M`` and one device→host read of two numbers (``‖r‖₂`` and ``rᵀz``); everything
+    else stays in the namespace of ``b``.
+
+    Parameters
+    ----------
+    A, M : callable, matrix or LinearOperator
+        The operator and the preconditioner (default the identity) on flat vectors of ``b``'s namespace.
+    b : array
+        Right-hand side (1-D).
+    x0 : array, optional
+        Initial guess (default zero).
+    rtol, atol : float
+        The stopping test above.
+    maxiter : int
+        Iterations before giving up (``converged=False``, the last iterate returned).
+
+    Returns
+    -------
+    KrylovResult
+        ``iterations`` = ``matvecs`` − (1 with ``x0``) products with ``A``.
+
+    Raises
+    ------
+    FloatingPointError
+        When a residual or a curvature ``pᵀAp`` is not finite, or ``pᵀAp ≤ 0`` (``A`` or ``M`` is not
+        positive definite).
+    """
+    if maxiter < 1:
+        raise ValueError(f"maxiter must be positive, got {maxiter}")
+    if rtol < 0 or atol < 0:
+        raise ValueError(f"rtol and atol must be non-negative, got {rtol} and {atol}")
+    xp = namespace_of(b)
+    apply_A = as_operator(A)
+    apply_M = as_operator(M) or (lambda v: v)
+    x = xp.zeros_like(b) if x0 is None else x0.copy()
+    r = b if x0 is None else b - apply_A(x)
+    matvecs = 0 if x0 is None else 1
+    z = apply_M(r)
+    norms = to_numpy(xp.stack([xp.linalg.norm(b), xp.linalg.norm(r), r @ z]))  # one read for the three
+    if not np.all(np.isfinite(norms)):
+        raise FloatingPointError("CG: the right-hand side or the preconditioned residual left the floating-point range")
+    bnorm, rnorm, rz = (float(v) for v in norms)
+    target = max(rtol * bnorm, atol)
+    p = z
+    iterations = 0
+    while rnorm > target and iterations < maxiter:
+        q = apply_A(p)
+        curvature = p @ q
+        alpha = rz / curvature  # a device scalar: no read here
+        x = x + alpha * p
+        r = r - alpha * q
+        z = apply_M(r)
+        values = to_numpy(xp.stack([xp.linalg.norm(r), r @ z, curvature]))  # the one read of the iteration
+        matvecs += 1
+        iterations += 1
+        if not (np.all(np.isfinite(values)) and values[2] > 0):
+            raise FloatingPointError(f"CG: the operator or the preconditioner is not positive definite or left the "
+                                     f"floating-point range (pᵀAp = {values[2]:.3e} at iteration {iterations})")
+        rnorm, rz_new = float(values[0]), float(values[1])
+        p = z + (rz_new / rz) * p
+        rz = rz_new
+    return KrylovResult(x, rnorm <= target, iterations, matvecs, rnorm)

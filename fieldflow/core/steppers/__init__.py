@@ -34,12 +34,15 @@ Grid PDEs (``kind = "pde"``)
     Exponential time differencing RK4 (:mod:`~fieldflow.core.steppers.exponential`) for semilinear
     equations diagonal in Fourier space (requires ``semilinear_fourier`` and ``stable_dt``).
 
-Linear equations (``pde.linear_operator`` not ``None``) use sparse LU factorisations.
-Nonlinear ones use Newton's method with ``pde.jacobian`` (sparse direct) or, without it,
+Linear equations (``pde.linear_operator`` not ``None``) use sparse LU factorisations, or
+multigrid-preconditioned conjugate gradients on the symmetrised operator (3D, large 2D, CuPy; with
+``pde.reversible_measure``), or preconditioned GMRES.  Nonlinear ones use Newton's method with ``pde.jacobian`` (sparse direct) or, without it,
 Jacobian-free Newton–GMRES with ``pde.jvp``, preconditioned by ``pde.preconditioner`` when the
 equation provides one.  A Newton failure inside an adaptive TR-BDF2 step rejects the step and
 halves it.  Options of the implicit solves: ``newton_tol``, ``max_newton``, ``gmres_tol``,
-``linear_solver``, ``iterative_tol``, ``direct_limit``.
+``linear_solver`` (``"auto"``, ``"direct"``, ``"multigrid"``, ``"iterative"``), ``iterative_tol``,
+``direct_limit``, ``preconditioner``; of TR-BDF2's error control: ``rtol``, ``atol``, ``error_norm``
+(``"l1"`` for densities, ``"rms"``), ``safety``.
 
 Particle systems (``kind = "particles"``) and step maps (``kind = "map"``)
 --------------------------------------------------------------------------
