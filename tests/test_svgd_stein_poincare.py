@@ -94,28 +94,33 @@ def test_a_start_along_the_first_mode_decays_at_twice_the_constant(name, V, alph
 @pytest.mark.slow
 @pytest.mark.parametrize("name,V,alpha,extent", [("gaussian", Q1, 0.5, 5.0), ("mixture", MIXTURE, 0.1, 6.0)])
 def test_long_time_kl_rate_is_twice_the_constant(name, V, alpha, extent):
-    """A generic start (ρ∞ tilted by e^{0.3 tanh x}), run until KL ≈ 1e-11: the rate fitted on [T/2, T] equals 2μ₁
-    to 1e-3, and inf 𝔻²/KL (the SLSI estimate) lies below 2μ₁ and within 1 % of it.
+    """A generic start (ρ∞ tilted by e^{0.3 tanh x}), run until KL ≈ e^{−16}·KL(0): the rate fitted to log KL on
+    [T/2, T] equals 2μ₁ to 1e-3, and inf 𝔻²/KL (the SLSI estimate) lies within 1 % of 2μ₁.
 
-    Tolerance: on the window the rate differs from 2μ₁ by the second mode, ``≤ e^{−2(μ₂−μ₁)T/2}`` (computed), and
-    the nonlinear correction ``O(max|φ(T/2)|)`` (measured on the run): both asserted small, their sum (with the
-    time error at rtol 1e-9, ~1e-6) is the bound."""
+    Tolerance, derived on the run itself (independently of the eigensolver): ``−d log KL/dt = 𝔻²/KL`` along the
+    flow, and a least-squares slope of ``log KL`` is an average of that derivative with non-negative weights, so
+    ``|rate − 2μ₁| ≤ max_window |𝔻²/KL − 2μ₁|`` (the second mode and the nonlinear terms, measured from the
+    recorded 𝔻²) plus the mismatch of the recorded ``log KL`` with the trapezoidal ``∫𝔻²/KL`` over the window
+    (sampling and time-stepping error), relative to the window's decay.  Their sum must itself be below 1e-3
+    (measured 6.4e-4 and 2.0e-4; fitted rates 2.9e-4 and 1.5e-4 from 2μ₁)."""
     g = ff.Grid.box(96, extent, 1)
     pde = ff.SVGDFlow(g, V, ff.svgd.Bessel(0.5), alpha=alpha)
     sp = stein_poincare(pde, 2)
-    mu1, mu2 = sp.eigenvalues
     rho0 = ff.densities.normalize(g, np.asarray(pde.rho_inf) * np.exp(0.3 * np.tanh(np.asarray(g.axes[0]))))
-    T = 20.0 / sp.kl_rate
+    T = 16.0 / sp.kl_rate
     traj, fit = _fit(pde, rho0, T, 1e-9)
-    t = np.asarray(traj.times)
-    half = traj.states[int(np.argmin(np.abs(t - T / 2)))]
-    nonlinear = float(np.max(np.abs(np.asarray(half) / np.asarray(pde.rho_inf) - 1)))
-    second = math.exp(-2 * (mu2 - mu1) * T / 2)
-    tol = nonlinear + second + 1e-6
-    assert tol < 1e-3
-    assert abs(fit.rate / sp.kl_rate - 1) < tol, (fit.rate, sp.kl_rate, nonlinear, second)
+    t, kl, d2 = (np.asarray(traj[k]) for k in ("t", "kl", "dissipation"))
+    window = t >= T / 2 - 1e-9 * T
+    rate = d2[window] / kl[window]
+    local = float(np.max(np.abs(rate / sp.kl_rate - 1)))
+    integral = np.concatenate([[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) * np.diff(t[window]))])
+    log_kl = np.log(kl[window])
+    mismatch = float(np.max(np.abs(log_kl - log_kl[0] + integral)) / integral[-1])
+    tol = local + mismatch
+    assert tol < 1e-3, (local, mismatch)
+    assert abs(fit.rate / sp.kl_rate - 1) < tol, (fit.rate, sp.kl_rate, local, mismatch)
     estimate = slsi_constant(traj)
-    assert 0.99 * sp.kl_rate < estimate <= sp.kl_rate * (1 + 1e-6)
+    assert 0.99 * sp.kl_rate < estimate <= sp.kl_rate * (1 + tol)
 
 
 def test_bad_input():
