@@ -38,7 +38,7 @@ from . import _report as report
 
 TITLE = "SVGD tails beyond the theorem: V = (1+|x|²)^(q/2), V0 = α|x|^q — the Stein–Poincaré constant as the box grows"
 DEFAULT = True
-EXPECTED_SECONDS = (25, 600)
+EXPECTED_SECONDS = (20, 380)
 
 QS = (0.5, 1.0, 1.5, 2.0)
 ALPHA, ELL = 0.5, 1.0
