@@ -144,7 +144,7 @@ def median_bandwidth(x: Any) -> float:
     """Liu–Wang's median heuristic ``h = med²/log(N + 1)``, ``med`` the median distance between distinct particles.
 
     With ``k = e^{−|x−y|²/h}`` a particle's own kernel weight ``1`` balances the ``N`` others' ``≈ N e^{−med²/h}``.
-    Beyond :data:`MEDIAN_SUBSET` particles the median is taken over a strided subset of that many.
+    Beyond ``MEDIAN_SUBSET`` (4096) particles the median is taken over a strided subset of that many.
     """
     xp = namespace_of(x)
     n = int(x.shape[0])

@@ -19,7 +19,7 @@ equilibrium ``𝔻² ≥ 2μ₁ KL``, and along a solution ``KL(t) ≈ C e^{−2
 ``2μ₁``, and the Stein-log-Sobolev constant (``λ KL ≤ 𝔻²`` for all ``ρ``) is at most ``2μ₁``.  Units:
 ``μ₁`` is 1/time of the flow.
 
-The eigenproblem is solved densely on the host (:func:`scipy.linalg.eigh`): it is analysis, not a time step,
+The eigenproblem is solved densely on the host (``scipy.linalg.eigh``): it is analysis, not a time step,
 and grids up to a few thousand cells suffice (``max_cells``).
 """
 
