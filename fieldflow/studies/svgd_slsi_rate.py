@@ -32,7 +32,7 @@ from . import _report as report
 
 TITLE = "SVGD: the Stein–Poincaré constant computed, the measured KL decay rate, and the SLSI theorem's constant"
 DEFAULT = True
-EXPECTED_SECONDS = (90, 900)
+EXPECTED_SECONDS = (45, 900)
 
 #: the energy–dissipation identity KL(T) + ∫𝔻² = KL(0) holds for the semi-discrete flow; its defect here is the
 #: trapezoidal rule over the steps plus TR-BDF2's local error at rtol 1e-7 (measured ≤ 2e-5 in the quick run)
