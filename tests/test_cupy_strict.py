@@ -69,11 +69,12 @@ def _fp_time(backend):
     return pde, ff.densities.gaussian(g, mean=1.0, cov=0.5)
 
 
-def _svgd(n, dim, local=False):
+def _svgd(n, dim, local=False, q=2.0):
     def make(backend):
         g = ff.Grid.box(n, 4.0, dim, backend=backend)
         V = Q1 if dim == 1 else Q2
-        pde = ff.svgd.LocalSVGDFlow(g, V, alpha=0.5) if local else ff.SVGDFlow(g, V, ff.svgd.Bessel(0.7), alpha=0.5)
+        kw = dict(alpha=0.5) if q == 2.0 else dict(alpha=0.25, q=q, allow_violation=True)
+        pde = ff.svgd.LocalSVGDFlow(g, V, **kw) if local else ff.SVGDFlow(g, V, ff.svgd.Bessel(0.7), **kw)
         return pde, ff.densities.gaussian(g, mean=1.0 if dim == 1 else [1.0, 0.5], cov=0.5)
     return make
 
@@ -126,6 +127,11 @@ GRID_CASES = {
     "svgd-1d-log-trbdf2": GridCase(_svgd(96, 1), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 60, krylov=True),
     "svgd-2d-log-trbdf2": GridCase(_svgd(12, 2), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 60, krylov=True),
     "svgd-1d-trbdf2": GridCase(_svgd(96, 1), dict(method="trbdf2", dt=2**-7, **JACOBI), 50, krylov=True),
+    # adaptive: the KL-monotone step rejection (two KL reads per step) and V0 = α|x|^1.5
+    "svgd-1d-log-trbdf2-adaptive-q": GridCase(_svgd(96, 1, q=1.5), dict(method="log-trbdf2", dt=2**-7, adaptive=True,
+                                                                       **JACOBI), 100, krylov=True),
+    "svgd-1d-euler-adaptive": GridCase(_svgd(96, 1), dict(method="euler", dt=2**-7, adaptive=True, **JACOBI), 40,
+                                       krylov=True),
     "svgd-1d-euler": GridCase(_svgd(96, 1), dict(method="euler", dt=2**-7, **JACOBI), 30, krylov=True),
     "svgd-1d-ssprk3": GridCase(_svgd(96, 1), dict(method="ssprk3", dt=2**-17), 6),
     "local_svgd-1d-log-trbdf2": GridCase(_svgd(96, 1, local=True), dict(method="log-trbdf2", dt=2**-7, **JACOBI), 100, krylov=True),
@@ -151,7 +157,8 @@ def _run(case: GridCase, backend: str, steps: int) -> Any:
     pde, rho0 = case.make(backend)
     options = dict(case.options)
     dt = options.pop("dt")
-    return ff.evolve(pde, rho0, steps * dt, dt=dt, adaptive=False, progress=False, **options)
+    adaptive = options.pop("adaptive", False)  # adaptive cases: dt is the first step, t_end = steps·dt
+    return ff.evolve(pde, rho0, steps * dt, dt=dt, adaptive=adaptive, progress=False, **options)
 
 
 def _traffic(ledger, run: Callable[[], Any]) -> tuple[dict[str, int], dict[str, Counter]]:
@@ -250,6 +257,8 @@ def _particle_cases():
                                                                 t_end=k * dt, dt=dt)[1][-1], 4),
         "mckean_vlasov_particles": (lambda b, k: mv_particles.simulate(kuramoto_daido(0.8), 1.2, xp_of(b).asarray(theta),
                                                                        k * dt, dt, seed=3)[1][-1], 3),
+        "rbf_svgd_particles": (lambda b, k: ff.evolve(svgd_particles.RBFSVGDParticles(Q2), xp_of(b).asarray(x2), k * dt,
+                                                      dt=dt).final, 4),
         "landau_blob": (blob, 20),
         "landau_score": (score, 10),
     }
@@ -258,7 +267,8 @@ def _particle_cases():
 STOCHASTIC = ("langevin", "mckean_vlasov_particles")
 
 
-@pytest.mark.parametrize("name", ["langevin", "svgd_particles", "mckean_vlasov_particles", "landau_blob", "landau_score"])
+@pytest.mark.parametrize("name", ["langevin", "svgd_particles", "rbf_svgd_particles", "mckean_vlasov_particles",
+                                  "landau_blob", "landau_score"])
 def test_particle_method_runs_on_cupy(name, device):
     if device is None and name in STOCHASTIC:
         pytest.skip("CuPy's random streams differ from NumPy's; compared on the stand-in only")
@@ -266,6 +276,21 @@ def test_particle_method_runs_on_cupy(name, device):
     _close(to_numpy(run("cupy", 2)), to_numpy(run("numpy", 2)), RTOL if device is not None else 1e-10)
     if device is not None:
         _check_steady(name, device, lambda steps: run("cupy", steps), budget)
+
+
+def test_svgd_analysis_entry_points_run_on_cupy(device):
+    """KSD (a device pair sum) and the Stein–Poincaré constant (a host eigensolver fed by the equation's device
+    arrays, downloaded once) agree with NumPy."""
+    from fieldflow.core.metrics import kernel_stein_discrepancy
+
+    x = np.random.default_rng(5).standard_normal((200, 2))
+    values = [kernel_stein_discrepancy(ff.backend.get_namespace(b).asarray(x), lambda y: -y) for b in ("numpy", "cupy")]
+    assert values[1] == pytest.approx(values[0], rel=1e-12)
+    constants = []
+    for backend in ("numpy", "cupy"):
+        pde, _ = _svgd(40, 1)(backend)
+        constants.append(ff.svgd.stein_poincare(pde, 2).eigenvalues)
+    np.testing.assert_allclose(constants[1], constants[0], rtol=1e-10)
 
 
 # ------------------------------------------------------------------------------------------- spectral, Polchinski

@@ -70,6 +70,9 @@ capability               what the problem provides                              
 ``jvp``                  ``jvp(state, v, t)``: an exact Jacobian-vector product              ``euler``, ``trbdf2``
 ``preconditioner``       ``preconditioner(state, c, t)`` ``≈ (I − cJ)^{-1}``                 Newton–GMRES
 ``local_jacobian``       ``local_jacobian(state)``: the sparse nearest-neighbour part of J   ``log-trbdf2``
+``monotone_value``       ``monotone_value(state)``: the ``monotone`` diagnostic alone,       ``trbdf2``, ``euler``,
+                         cheap enough for every trial step; a step that raises it is         ``log-trbdf2``
+                         rejected and retried smaller
 ``reversible_measure``   ``reversible_measure(t)``: ``log π`` with detailed balance          multigrid solves of
                          ``L_ij π_j = L_ji π_i`` (``L`` symmetrisable)                       ``euler``, ``trbdf2``
 ``semilinear_fourier``   ``linear_symbol`` (attribute), ``nonlinear_hat(û, t)``,             ``etdrk4``
@@ -104,6 +107,7 @@ CAPABILITIES: dict[str, str] = {
     "jvp": "an exact Jacobian-vector product jvp(state, v, t)",
     "preconditioner": "a preconditioner preconditioner(state, c, t)",
     "local_jacobian": "a sparse local Jacobian local_jacobian(state)",
+    "monotone_value": "the monotone diagnostic at a trial state, monotone_value(state)",
     "reversible_measure": "the log of a measure π with L_ij π_j = L_ji π_i, reversible_measure(t)",
     "semilinear_fourier": "a semilinear Fourier equation (linear_symbol, nonlinear_hat, to_fourier, from_fourier)",
     "deterministic": "deterministic particles (diffusion None)",
@@ -119,6 +123,7 @@ PDE_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "jvp": ("jvp",),
     "preconditioner": ("preconditioner",),
     "local_jacobian": ("local_jacobian",),
+    "monotone_value": ("monotone_value",),
     "reversible_measure": ("reversible_measure",),
     "semilinear_fourier": ("nonlinear_hat", "to_fourier", "from_fourier"),
 }
@@ -254,6 +259,15 @@ class PDE(Problem):
     def local_jacobian(self, state: Any) -> Any:
         """The sparse (SciPy) nearest-neighbour part of ``∂ rhs/∂ state``, for preconditioners."""
         raise NotImplementedError(f"{type(self).__name__} provides no local Jacobian")
+
+    def monotone_value(self, state: Any) -> float:
+        """The diagnostic named by ``monotone`` at ``state`` (capability ``"monotone_value"``).
+
+        An equation whose scheme dissipates that diagnostic exactly provides it so that the implicit steppers
+        can treat an increase over a trial step as a failed step (an unconverged Newton solve or a step too
+        large for the error estimate) and retry smaller, instead of handing it to ``evolve``'s structure check.
+        """
+        raise NotImplementedError(f"{type(self).__name__} provides no monotone_value")
 
     # semilinear split ∂t u = L u + N(u), L = diag(linear_symbol) in Fourier space (capability "semilinear_fourier")
     def nonlinear_hat(self, u_hat: Any, t: float) -> Any:

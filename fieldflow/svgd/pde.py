@@ -1,6 +1,7 @@
 """Mean-field SVGD with the Duncan kernel, and its local limit, as KL-dissipating finite volumes.
 
-The equation (:ref:`conventions-svgd`), with ``V0(x) = α|x|² + β ≤ V(x)`` and ``u = ρ e^{V}``:
+The equation (:ref:`conventions-svgd`), with ``V0(x) = α|x|^q + β ≤ V(x)`` (``q = 2`` in the theorem;
+``q ∈ (0, 2)`` is the open case of heavier tails) and ``u = ρ e^{V}``:
 
 .. math:: \\partial_t\\rho = \\nabla\\cdot\\big(u\\,e^{-V_0/2}\\; k * (e^{-V_0/2}\\nabla u)\\big),
           \\qquad \\frac{d}{dt}{\\rm KL}(\\rho\\|\\rho_\\infty) = -\\mathbb D^2
@@ -126,20 +127,21 @@ class _DuncanFlow(PDE):
     default_method = "log-trbdf2"
 
     def __init__(self, grid: Grid, V: Potential | Callable[[Any], Any] | Any, alpha: float, beta: float = 0.0,
-                 allow_violation: bool = False):
+                 allow_violation: bool = False, q: float = 2.0):
         if not isinstance(grid, Grid) or grid.periodic:
             raise ValueError(f"{type(self).__name__} is a no-flux box solver; build the grid with Grid.box(...)")
         self.grid, self.potential = grid, V
-        self.alpha = real_number(alpha, "alpha", positive=True, hint="V0 = α|x|² + β")
-        self.beta = real_number(beta, "beta", hint="V0 = α|x|² + β")
+        self.alpha = real_number(alpha, "alpha", positive=True, hint="V0 = α|x|^q + β")
+        self.beta = real_number(beta, "beta", hint="V0 = α|x|^q + β")
+        self.q = real_number(q, "q", positive=True, hint="V0 = α|x|^q + β; 2 in the theorem")
         self.allow_violation = boolean(allow_violation, "allow_violation")
         xp = grid.xp
         self.V = potential_on_grid(grid, V)
-        self.V0 = self.alpha * xp.sum(grid.points**2, axis=-1) + self.beta
+        self.V0 = self._v0(grid.points) + self.beta
         self.violation = self._check_v0(allow_violation)
         # discrete target, in the log domain
-        logm = -self.V - xp.max(-self.V)
-        self.log_Z = float(-xp.max(-self.V)) + math.log(float(xp.sum(xp.exp(logm))) * grid.cell_volume)
+        v_min = float(xp.min(self.V))  # log Z_h = −min V + log(h^d Σ e^{−(V − min V)}), without underflow
+        self.log_Z = -v_min + math.log(float(xp.sum(xp.exp(v_min - self.V))) * grid.cell_volume)
         self.log_rho_inf = -self.V - self.log_Z
         worst = float(xp.max(-self.log_rho_inf))
         if worst > 700:
@@ -147,6 +149,10 @@ class _DuncanFlow(PDE):
                 f"the box is too large for this V: the target e^(-V)/Z falls to e^(-{worst:.0f}) at its edge, below the "
                 "floating-point range; shrink the box to where V - min V < ~650"
             )
+        #: ``max_i (V − V0/2)``: the logarithm of the largest Duncan weight ``e^{V − V0/2}`` on the box.  The tail
+        #: cells' transport speed is the bulk's nonlocal velocity amplified by it; beyond ~30 the implicit stages'
+        #: Newton systems become too nonlinear to solve (docs/equations/svgd.rst, "Limits")
+        self.log_weight_max = float(xp.max(self.V - 0.5 * self.V0))
         self.rho_inf = xp.exp(self.log_rho_inf)
         self.inv_rho_inf = xp.exp(-self.log_rho_inf)
         # face lattices: per axis, the interior faces between cells i and i + e_a
@@ -159,8 +165,14 @@ class _DuncanFlow(PDE):
             upper[a] -= 0.5 * h
             face_grid = Grid("box", tuple(shape), tuple(lower), tuple(upper), grid.backend)
             self.face_grids.append(face_grid)
-            v0 = self.alpha * xp.sum(face_grid.points**2, axis=-1) + self.beta
+            v0 = self._v0(face_grid.points) + self.beta
             self.face_weights.append(xp.exp(-0.5 * v0 - self.log_Z))
+
+    def _v0(self, points: Any) -> Any:
+        """``α|x|^q`` at ``points`` (shape ``(..., d)``)."""
+        xp = self.grid.xp
+        sq = xp.sum(points**2, axis=-1)
+        return self.alpha * (sq if self.q == 2.0 else sq ** (0.5 * self.q))
 
     # ------------------------------------------------------------------ hypothesis V ≥ V0
     def _check_v0(self, allow: bool) -> dict[str, Any] | None:
@@ -173,13 +185,13 @@ class _DuncanFlow(PDE):
         gap_np = to_numpy(gap)
         worst = int(np.argmin(gap_np))
         worst_x = to_numpy(grid.points.reshape(-1, grid.dim)[worst])
-        beta_max = float(to_numpy(xp.min(self.V - self.alpha * xp.sum(grid.points**2, axis=-1))))
+        beta_max = float(to_numpy(xp.min(self.V - self._v0(grid.points))))
         region = " x ".join(f"[{lo:.3g}, {hi:.3g}]" for lo, hi in zip(pts.min(axis=0), pts.max(axis=0)))
         info = {"cells": int(pts.shape[0]), "region": region, "worst_gap": float(gap_np.ravel()[worst]),
                 "worst_x": worst_x.tolist(), "beta_max": beta_max}
         if not allow:
             raise ValueError(
-                f"V < V0 = {self.alpha:g}|x|² + {self.beta:g} on {info['cells']} of {grid.size} cells, in the region "
+                f"V < V0 = {self.alpha:g}|x|^{self.q:g} + {self.beta:g} on {info['cells']} of {grid.size} cells, in the region "
                 f"{region} (worst V - V0 = {info['worst_gap']:.3g} at x = {np.round(worst_x, 3).tolist()}); the theorem "
                 f"needs V ≥ V0. With this alpha choose beta ≤ {beta_max:.4g} (or a smaller alpha), or pass "
                 "allow_violation=True to run outside the theorem's hypothesis"
@@ -216,6 +228,11 @@ class _DuncanFlow(PDE):
         logr = xp.log(xp.where(pos, rho, 1.0)) - self.log_rho_inf
         return self.grid.integrate(xp.where(pos, rho * logr, 0.0))
 
+    def monotone_value(self, rho: Any) -> float:
+        """``KL_h`` (the ``monotone`` diagnostic): the scheme dissipates it exactly, so the implicit steppers reject
+        a trial step that raises it (:mod:`fieldflow.core.steppers.implicit`)."""
+        return self.kl(rho)
+
     def dissipation(self, rho: Any) -> float:
         raise NotImplementedError
 
@@ -251,9 +268,12 @@ class _DuncanFlow(PDE):
         return rho
 
     def describe(self) -> dict[str, Any]:
-        return {"equation": type(self).__name__, "grid": repr(self.grid), "alpha": self.alpha, "beta": self.beta,
-                "V": repr(self.potential), "allow_violation": self.allow_violation,
-                "V_checksum": float(to_numpy(self.grid.xp.sum(self.V * self.V)))}
+        out = {"equation": type(self).__name__, "grid": repr(self.grid), "alpha": self.alpha, "beta": self.beta,
+               "V": repr(self.potential), "allow_violation": self.allow_violation,
+               "V_checksum": float(to_numpy(self.grid.xp.sum(self.V * self.V)))}
+        if self.q != 2.0:  # absent for the theorem's q = 2, so earlier checkpoints still match
+            out["q"] = self.q
+        return out
 
 
 class SVGDFlow(_DuncanFlow):
@@ -269,7 +289,10 @@ class SVGDFlow(_DuncanFlow):
         The translation-invariant part ``k`` of the Duncan kernel, e.g. ``kernels.Bessel(scale=ℓ)``;
         applied through its symbol ``k̂`` with zero padding.
     alpha, beta : float
-        ``V0(x) = α|x|² + β``; ``V ≥ V0`` is checked at every cell centre.
+        ``V0(x) = α|x|^q + β``; ``V ≥ V0`` is checked at every cell centre.
+    q : float
+        The exponent of ``V0`` (default 2, the theorem's case; ``q ∈ (0, 2)``: targets with heavier tails,
+        outside the theorem).
     allow_violation : bool
         Run even where ``V < V0`` (outside the theorem's hypothesis, e.g. the banana target); the
         violated region is kept in ``self.violation``.
@@ -291,13 +314,13 @@ class SVGDFlow(_DuncanFlow):
     """
 
     def __init__(self, grid: Grid, V: Potential | Callable[[Any], Any] | Any, kernel: Kernel, alpha: float,
-                 beta: float = 0.0, *, allow_violation: bool = False, wrap_tol: float = 1e-8, max_padding: float = 8.0,
-                 jump_limit: float = 2.0, fft: str | None = None):
+                 beta: float = 0.0, *, q: float = 2.0, allow_violation: bool = False, wrap_tol: float = 1e-8,
+                 max_padding: float = 8.0, jump_limit: float = 2.0, fft: str | None = None):
         if not isinstance(kernel, Kernel):
             raise ValueError(f"kernel must be a fieldflow.svgd.kernels.Kernel (e.g. kernels.Bessel(scale=1.0)), got {kernel!r}")
         if isinstance(grid, Grid):
             kernel.check_dim(grid.dim)
-        super().__init__(grid, V, alpha, beta, allow_violation)
+        super().__init__(grid, V, alpha, beta, allow_violation, q)
         wrap_tol = real_number(wrap_tol, "wrap_tol", positive=True)
         max_padding = real_number(max_padding, "max_padding", positive=True)
         self.kernel = kernel
@@ -503,8 +526,8 @@ class LocalSVGDFlow(_DuncanFlow):
     """
 
     def __init__(self, grid: Grid, V: Potential | Callable[[Any], Any] | Any, alpha: float, beta: float = 0.0, *,
-                 allow_violation: bool = False):
-        super().__init__(grid, V, alpha, beta, allow_violation)
+                 q: float = 2.0, allow_violation: bool = False):
+        super().__init__(grid, V, alpha, beta, allow_violation, q)
         self._cache: tuple[Any, Any] | None = None
 
     def _fluxes(self, rho: Any) -> list[Any]:

@@ -18,7 +18,7 @@ from .kernels import Kernel, check_slsi_bounds
 from ..core.trajectory import RateFit, Trajectory
 from ..core.validation import real_number
 
-__all__ = ["kl_rate", "slsi_quotient", "theorem_rate", "energy_dissipation_defect"]
+__all__ = ["kl_rate", "slsi_quotient", "slsi_constant", "theorem_rate", "energy_dissipation_defect"]
 
 
 def kl_rate(traj: Trajectory, window: tuple[float, float] | None = None) -> RateFit:
@@ -31,6 +31,18 @@ def slsi_quotient(traj: Trajectory) -> np.ndarray:
     kl, d2 = traj["kl"], traj["dissipation"]
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(kl > 0, d2 / kl, np.nan)
+
+
+def slsi_constant(traj: Trajectory) -> float:
+    """``inf_t 𝔻²/KL`` over the recorded diagnostics: an upper bound on the best Stein-log-Sobolev constant
+    ``λ* = inf_ρ 𝔻²(ρ)/KL(ρ)`` estimated along one trajectory (samples where KL is at round-off excluded:
+    ``KL > 1e-12·KL(0)``).  Near equilibrium ``𝔻²/KL → 2μ₁`` (:func:`fieldflow.svgd.stein_poincare`), so the
+    estimate is at most ``2μ₁`` up to the trajectory's sampling."""
+    kl, d2 = traj["kl"], traj["dissipation"]
+    keep = np.isfinite(kl) & np.isfinite(d2) & (kl > 1e-12 * kl[0])
+    if not keep.any():
+        raise ValueError("no diagnostics sample with KL above round-off; record 'kl' and 'dissipation' along the run")
+    return float(np.min(d2[keep] / kl[keep]))
 
 
 def theorem_rate(alpha: float, beta: float, kernel: Kernel, mass_e_minus_v: float) -> float:

@@ -5,8 +5,21 @@ preconditioned by geometric multigrid on the symmetrised operator (3D, large 2D,
 preconditioned GMRES.  Nonlinear ones use Newton's method with ``pde.jacobian`` (sparse direct) or,
 without it, Jacobian-free Newton–GMRES with ``pde.jvp``, preconditioned by ``pde.preconditioner`` when
 the equation provides one.  The Krylov solvers are :mod:`fieldflow.core.linalg.krylov`, written against
-the array namespace, so NumPy and CuPy run the same iteration.  A Newton failure inside an adaptive
-TR-BDF2 step rejects the step and halves it.
+the array namespace, so NumPy and CuPy run the same iteration.  Newton stops when the residual
+``‖u − c f(u) − b‖₂ ≤ newton_tol·‖b‖₂`` or the update ``‖δu‖₂ ≤ newton_tol·‖u‖₂``: in very stiff rows the
+residual cannot fall below the rounding error of the large terms that cancel in ``c f(u)``, while the update,
+divided by those same large terms, still measures the error.
+
+Step rejection (adaptive steps).  A step is rejected and retried with half the step when
+
+* Newton's method fails: it has not converged in ``max_newton`` iterations, or an iterate's residual is not
+  finite, or **an iterate's residual is larger than the previous one's** — a full Newton step that increases
+  the residual is outside the region where Newton converges, and continuing would only factorise the
+  preconditioner at ever worse iterates (a smaller step starts closer to the solution);
+* the equation declares the capability ``monotone_value`` (:mod:`fieldflow.core.problem`: a diagnostic its
+  scheme dissipates exactly, e.g. a relative entropy) and the trial step raises it by more than
+  :data:`MONOTONE_TOL` relative: the exact flow cannot, so the trial state is an unconverged or inaccurate
+  step, not physics (option ``check_monotone``, on by default).
 """
 
 from __future__ import annotations
@@ -22,7 +35,7 @@ from ..linalg import (Multigrid, approximate_inverse, as_operator, cg, gmres, pr
 from ..problem import PDE
 from .base import Stepper, StepResult
 
-__all__ = ["BackwardEuler", "TRBDF2", "RTOL"]
+__all__ = ["BackwardEuler", "TRBDF2", "RTOL", "MONOTONE_TOL"]
 
 #: TR-BDF2's default ``rtol`` (see :class:`TRBDF2` for what it bounds)
 RTOL = 1e-5
@@ -36,6 +49,32 @@ def _check_converged(result: Any, method: str, advice: str) -> Any:
         raise FloatingPointError(f"{method} did not converge in {result.iterations} steps (relative residual "
                                  f"{result.residual:.2e}); {advice}")
     return result.x
+
+
+#: relative increase of the ``monotone`` diagnostic over a trial step that rejects it (``max(1, |value|)``
+#: relative; 100× stricter than :func:`fieldflow.evolve`'s default ``monotone_tol``, far above round-off)
+MONOTONE_TOL = 1e-12
+
+
+class _MonotoneGuard:
+    """Rejects trial steps that raise the equation's ``monotone`` diagnostic (capability ``monotone_value``).
+
+    Inert (no evaluation, no device→host read) unless the equation declares the capability and the check is on.
+    """
+
+    def __init__(self, pde: PDE, enabled: bool):
+        self.pde = pde if enabled and "monotone_value" in pde.supports else None
+
+    def start(self, state: Any) -> float | None:
+        """The diagnostic at the start of a step (``None``: not checked)."""
+        return None if self.pde is None else float(self.pde.monotone_value(state))
+
+    def raised(self, before: float | None, state: Any) -> bool:
+        """Whether ``state`` raises the diagnostic above ``before`` by more than :data:`MONOTONE_TOL` (or is NaN)."""
+        if before is None:
+            return False
+        after = float(self.pde.monotone_value(state))
+        return not after <= before + MONOTONE_TOL * max(1.0, abs(before))
 
 
 class _IterativeFactor:
@@ -331,15 +370,27 @@ class _ImplicitSolver:
                                      "reduce dt or rtol")
         return norm
 
+    def _update_norm(self, v: Any) -> float:
+        """``‖v‖₂`` as a float (``inf`` when not finite: never counts as converged)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            norm = float(self.xp.linalg.norm(v))
+        return norm if math.isfinite(norm) else math.inf
+
     def _newton(self, b, c, t, guess):
         pde = self.pde
         u = guess.copy()
         shape = u.shape
         scale = self._residual_norm(b, t, c) + 1e-300
+        previous = math.inf
         for _ in range(self.max_newton):
             residual = u - c * pde.rhs(u, t) - b
-            if self._residual_norm(residual, t, c) <= self.newton_tol * scale:
+            norm = self._residual_norm(residual, t, c)
+            if norm <= self.newton_tol * scale:
                 return u
+            if norm > previous:  # diverging: reject before anything is factorised at this iterate
+                raise FloatingPointError(f"Newton's residual grew from {previous:.3e} to {norm:.3e} at t={t:.4g} "
+                                         f"(c={c:.3e}); reduce dt")
+            previous = norm
             J = pde.jacobian(u, t)
             if J is not None:
                 A = (self.sp.identity(u.size, format="csr") - c * J).tocsr()
@@ -352,6 +403,8 @@ class _ImplicitSolver:
                                restart=50, max_restarts=20)
                 du = result.x.reshape(shape)  # an unconverged step is still a descent step; Newton decides
             u = u + du
+            if self._update_norm(du) <= self.newton_tol * self._update_norm(u):
+                return u  # converged in the update: stiff rows hold the residual at its rounding floor
         raise FloatingPointError(
             f"Newton's method did not converge in {self.max_newton} iterations at t={t:.4g} (c={c:.3e}); "
             "reduce dt or rtol"
@@ -359,20 +412,47 @@ class _ImplicitSolver:
 
 
 class BackwardEuler(Stepper):
-    """Backward Euler: ``u_{n+1} = u_n + dt f(u_{n+1})``; fixed step (``dt``) or ``dt₀·2^k`` growth."""
+    """Backward Euler: ``u_{n+1} = u_n + dt f(u_{n+1})``.
+
+    Fixed steps (``dt`` with ``adaptive=False``), or (``adaptive=True``) steps of the first proposal ``dt₀``
+    (``dt``, or ``t_end/100``) that are halved when rejected (see the module docstring: Newton failure, a
+    raised ``monotone`` diagnostic) and doubled again after each accepted step, up to ``dt₀``.
+    """
 
     name = "euler"
     order = 1
     forwards_options_to = (_ImplicitSolver,)
 
-    def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = False, **options: Any):
+    def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = False, check_monotone: bool = True,
+                 **options: Any):
         super().__init__(pde, dt, adaptive)
         self.solver = _ImplicitSolver(pde, **options)
+        self.monotone = _MonotoneGuard(pde, check_monotone)
+        self._dt0: float | None = None
+
+    def initial_dt(self, state, t, t_end):
+        self._dt0 = super().initial_dt(state, t, t_end)
+        return self._dt0
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        return {"dt0": self._dt0}
+
+    def restore_state(self, saved: dict[str, Any]) -> None:
+        self._dt0 = saved["dt0"]
 
     def step(self, state, t, dt_max):
-        dt = dt_max
-        new = self.solver.solve(state, dt, t + dt, state)
-        return StepResult(new, dt, self.dt or dt)
+        if not self.adaptive:
+            return StepResult(self.solver.solve(state, dt_max, t + dt_max, state), dt_max, self.dt or dt_max)
+        dt, before = dt_max, self.monotone.start(state)
+        for _ in range(60):
+            try:
+                new = self.solver.solve(state, dt, t + dt, state)
+            except FloatingPointError:
+                new = None
+            if new is not None and not self.monotone.raised(before, new):
+                return StepResult(new, dt, max(dt, min(2 * dt, self._dt0 or dt_max)))
+            dt /= 2
+        raise FloatingPointError(f"backward Euler step size underflow at t={t:.4g}; the problem may be ill-posed")
 
 
 class TRBDF2(Stepper):
@@ -401,7 +481,9 @@ class TRBDF2(Stepper):
     ``8×`` larger, whose predicted error (``∝ dt³``) stays below ``safety`` (default ``0.8``).
 
     For densities (``pde.positive``) a step whose minimum falls below ``−positivity_tol·max|u|`` is
-    rejected and retried with half the step, so adaptive runs stay non-negative to that tolerance.
+    rejected and retried with half the step, so adaptive runs stay non-negative to that tolerance; so is a
+    step whose Newton solve fails and, for equations with the capability ``monotone_value``
+    (``check_monotone``), a step that raises the ``monotone`` diagnostic (see the module docstring).
 
     With ``adaptive=False`` and ``dt`` given, every step is exactly ``dt`` (for order studies).
     """
@@ -414,9 +496,10 @@ class TRBDF2(Stepper):
     def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, rtol: float = RTOL,
                  atol: float = 1e-8, positivity_tol: float = 1e-12,
                  error_weights: Callable[[Any, Any], Any] | None = None, error_norm: str | None = None,
-                 safety: float = 0.8, **options: Any):
+                 safety: float = 0.8, check_monotone: bool = True, **options: Any):
         super().__init__(pde, dt, adaptive)
         self.positivity_tol = positivity_tol
+        self.monotone = _MonotoneGuard(pde, check_monotone)
         self.error_weights = error_weights
         if error_norm is None:
             error_norm = "rms"
@@ -502,6 +585,7 @@ class TRBDF2(Stepper):
             return StepResult(u_new, dt_max, self.dt)
         dt = dt_max
         xp = self.pde.grid.xp
+        before = self.monotone.start(state)
         for _ in range(60):
             try:
                 u_new, err = self._attempt(state, t, dt)
@@ -512,6 +596,8 @@ class TRBDF2(Stepper):
             if u_new is not None and self.pde.positive and \
                     float(xp.min(u_new)) < -self.positivity_tol * float(xp.max(xp.abs(u_new))):
                 err = max(err, 2.0)
+            if err <= 1.0 and self.monotone.raised(before, u_new):  # the scheme dissipates it: not a valid step
+                err = 2.0
             if err <= 1.0:
                 # next proposal (order 2: local error ~ dt^3): the largest power-of-2 growth, at most 8,
                 # that keeps the predicted error below `safety`; staying on the ladder reuses factorisations

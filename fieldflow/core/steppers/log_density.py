@@ -46,7 +46,26 @@ class LogDensity(PDE):
         self.pde = pde
         self.grid = pde.grid
         self.time_dependent = pde.time_dependent
+        self.monotone = pde.monotone if "monotone_value" in pde.supports else None
+        #: the mass a step restores (:meth:`LogTRBDF2.step` sets it to the mass of the state it starts from)
+        self.mass: Any = None
         self._cache: tuple[Any, float, Any, Any, Any] | None = None
+
+    @property
+    def supports(self) -> frozenset[str]:
+        """The class's capabilities, with ``monotone_value`` only when the density equation has it."""
+        own = frozenset(self.capabilities) - {"monotone_value"}
+        return own | ({"monotone_value"} if self.monotone is not None else frozenset())
+
+    def monotone_value(self, s: Any) -> float:
+        """The density equation's ``monotone`` diagnostic at ``ρ = e^s`` scaled to :attr:`mass` (the state a
+        :class:`LogTRBDF2` step would return)."""
+        xp = self.grid.xp
+        with np.errstate(over="ignore", under="ignore"):
+            rho = xp.exp(xp.clip(s, -745.0, 709.0))
+        if self.mass is not None:
+            rho = rho * (self.mass / xp.sum(rho))
+        return self.pde.monotone_value(rho)
 
     def density(self, s: Any) -> Any:
         """``ρ = e^s``; ``FloatingPointError`` (a rejected step for TR-BDF2) if a Newton iterate left the float range."""
@@ -141,12 +160,16 @@ class LogTRBDF2(Stepper):
         self.inner.restore_state(saved)
 
     def error_weights(self, s: Any, s_new: Any) -> Any:
-        """Tolerance on ``δs`` per cell, ``(rtol + atol)·max ρ/ρ`` at the step's start (capped at 1e300).
+        """Tolerance on ``δs`` per cell, ``(rtol + atol)·max ρ/ρ`` with ``ρ`` the larger of its values at the
+        step's two ends (capped at 1e300).
 
-        ``δρ = ρ δs``, so this bounds the local error of ``ρ`` by ``(rtol + atol)·max ρ`` in every cell.
+        ``δρ = ρ δs``, so this bounds the local error of ``ρ`` by ``(rtol + atol)·max ρ`` in every cell.  The
+        larger end matters: a nearly empty cell that fills up during the step (``ṡ = inflow/ρ`` huge) must be
+        measured by the mass it ends with, or a step that fills it with a wrong amount passes unseen.
         """
         xp = self.pde.grid.xp
-        ratio = xp.exp(xp.minimum(xp.max(s) - s, 700.0))  # max ρ/ρ, kept finite
+        top = xp.maximum(s, s_new)
+        ratio = xp.exp(xp.minimum(xp.max(top) - top, 700.0))  # max ρ/ρ, kept finite
         return xp.minimum((self.rtol + self.atol) * ratio, 1e300)
 
     def _log(self, rho: Any) -> Any:
@@ -160,6 +183,7 @@ class LogTRBDF2(Stepper):
 
     def step(self, state: Any, t: float, dt_max: float) -> StepResult:
         xp = self.pde.grid.xp
+        self.log_pde.mass = xp.sum(state)
         result = self.inner.step(self._log(state), t, dt_max)
         new = xp.exp(result.state)
         new = new * (xp.sum(state) / xp.sum(new))
