@@ -50,7 +50,9 @@ from fieldflow.mckean_vlasov import (Fourier, LinearizedMcKeanVlasov, McKeanVlas
                                      uniform_eigenvalues)
 from fieldflow.mckean_vlasov import finite_size as fs
 from fieldflow.potentials import Banana, DoubleWell, FromFunctions, GaussianMixture, Quadratic
-from fieldflow.svgd import Bessel, Gaussian, LocalSVGDFlow, SVGDFlow, SVGDParticles, theorem_rate
+from fieldflow.svgd import Bessel, Gaussian, LocalSVGDFlow, RBFSVGDParticles, SVGDFlow, SVGDParticles, theorem_rate
+from fieldflow.svgd.particles import median_bandwidth, rbf_velocity
+from fieldflow.core.metrics import kernel_stein_discrepancy
 
 #: examples per entry point
 EXAMPLES = 200
@@ -176,6 +178,11 @@ ENTRIES = [
           {"grid": ("Grid.box",), "kernel": ("Kernel",), "beta": ("beta", "V0")}),
     Entry("SVGDParticles", SVGDParticles, dict(V=Q1, kernel=Gaussian(0.5), alpha=0.25, beta=0.0, self_radius=None),
           {"kernel": ("Kernel",)}),
+    Entry("RBFSVGDParticles", RBFSVGDParticles, dict(V=Q1, bandwidth=0.5, memory_bytes=2**20)),
+    Entry("rbf_velocity", rbf_velocity, dict(x=X0, V=Q1, bandwidth=0.5, memory_bytes=2**20),
+          {"x": ("particles",)}),
+    Entry("median_bandwidth", median_bandwidth, dict(x=X0), {"x": ("particles",)}),
+    Entry("kernel_stein_discrepancy", kernel_stein_discrepancy, dict(samples=X0, score=_negate, weights=None, scale=1.0)),
     Entry("theorem_rate", theorem_rate, dict(alpha=0.25, beta=0.0, kernel=Bessel(1.0), mass_e_minus_v=1.0),
           {"kernel": ("Kernel",)}),
     # ------------------------------------------------------------------ McKean–Vlasov

@@ -6,12 +6,14 @@ Grid densities are arrays on a :class:`~fieldflow.core.grids.Grid`; samples are 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from .backend import block_rows, namespace_of, to_numpy
 from .grids import Grid
+from .validation import integer, real_array, real_number
 
 __all__ = ["kl_divergence", "l1_distance", "moments", "grid_cdf", "w1_samples_to_grid", "w1_expected_bound",
            "mmd_gaussian", "kernel_stein_discrepancy", "loglog_slope"]
@@ -131,11 +133,14 @@ def kernel_stein_discrepancy(samples: Any, score: Any, weights: Any = None, *, s
         ``KSD²`` (units of score², i.e. 1/length²).
     """
     xp = namespace_of(samples)
-    x = samples
-    if getattr(x, "ndim", 0) != 2 or int(x.shape[0]) < 2:
-        raise ValueError(f"samples must have shape (N, d) with N ≥ 2, got {getattr(x, 'shape', None)}")
-    if not (-1.0 < exponent < 0.0 and scale > 0):
-        raise ValueError(f"the IMQ kernel needs exponent β in (-1, 0) and scale c > 0, got β={exponent!r}, c={scale!r}")
+    x = real_array(samples, "samples", ndim=2, xp=xp, hint="shape (N, d)")
+    if int(x.shape[0]) < 2:
+        raise ValueError(f"samples must have shape (N, d) with N ≥ 2, got {tuple(x.shape)}")
+    # the diagonal terms carry (c²)^(β−2) ≤ c^(−6): finite (and multiplied by |z|² = 0 without a NaN) for c ≥ 1e-40
+    scale = real_number(scale, "scale", minimum=1e-40, hint="the IMQ kernel's c > 0")
+    exponent = real_number(exponent, "exponent", hint="the IMQ kernel's β in (-1, 0)")
+    if not -1.0 < exponent < 0.0:
+        raise ValueError(f"exponent must lie in (-1, 0) (the IMQ kernel's β), got {exponent!r}")
     n, d = int(x.shape[0]), int(x.shape[1])
     s = score(x) if callable(score) else xp.asarray(score)
     if tuple(s.shape) != (n, d):
@@ -145,12 +150,13 @@ def kernel_stein_discrepancy(samples: Any, score: Any, weights: Any = None, *, s
     else:
         if unbiased:
             raise ValueError("unbiased=True is the equal-weight U-statistic; pass weights=None")
-        w = xp.asarray(weights, dtype=float)
-        if tuple(w.shape) != (n,) or bool(xp.any(w < 0)):
-            raise ValueError(f"weights must be {n} non-negative numbers")
-        w = w / xp.sum(w)
+        w = real_array(weights, "weights", shape=(n,), nonnegative=True, xp=xp)
+        total_weight = float(xp.sum(w))
+        if not 0 < total_weight < math.inf:
+            raise ValueError(f"weights must have a positive finite sum, got {total_weight!r}")
+        w = w / total_weight
     beta, c2 = float(exponent), float(scale) ** 2
-    block = block_rows(n, 8 * (d + 4), xp, memory_bytes)
+    block = block_rows(n, 8 * (d + 4), xp, integer(memory_bytes, "memory_bytes", minimum=1))
     total = xp.zeros(())
     for i0 in range(0, n, block):
         i1 = min(n, i0 + block)

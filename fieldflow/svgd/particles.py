@@ -39,7 +39,7 @@ from ..core.backend import DEVICE_BLOCK_BYTES, block_rows, namespace_of
 from ..core.evolve import evolve
 from ..core.problem import Particles, ParticleSystem
 from .kernels import Kernel
-from ..core.validation import integer, real_number
+from ..core.validation import integer, real_array, real_number
 from ..potentials import Potential, check_potential
 
 __all__ = ["SVGDParticles", "RBFSVGDParticles", "velocity", "rbf_velocity", "median_bandwidth", "simulate",
@@ -148,10 +148,16 @@ def median_bandwidth(x: Any) -> float:
     With ``k = e^{−|x−y|²/h}`` a particle's own kernel weight ``1`` balances the ``N`` others' ``≈ N e^{−med²/h}``.
     Beyond ``MEDIAN_SUBSET`` (4096) particles the median is taken over a strided subset of that many.
     """
+    x = real_array(x, "particles", ndim=2, xp=namespace_of(x), hint="shape (N, d)")
+    if int(x.shape[0]) < 2:
+        raise ValueError(f"the median heuristic needs at least 2 particles, got {int(x.shape[0])}")
+    return _median_bandwidth(x)
+
+
+def _median_bandwidth(x: Any) -> float:
+    """:func:`median_bandwidth` of checked particles (the drift's hot path: no finiteness read)."""
     xp = namespace_of(x)
     n = int(x.shape[0])
-    if n < 2:
-        raise ValueError(f"the median heuristic needs at least 2 particles, got {n}")
     sub = x[:: -(-n // MEDIAN_SUBSET)]
     m = int(sub.shape[0])
     z = sub[:, None, :] - sub[None, :, :]
@@ -172,13 +178,19 @@ def rbf_velocity(x: Any, V: Potential, bandwidth: float | None = None, memory_by
     with ``h`` the :func:`median_bandwidth` of the current particles unless ``bandwidth`` is given.  Blocked
     over rows (memory below ``memory_bytes``); NumPy or CuPy.
     """
-    if x.ndim != 2:
-        raise ValueError(f"particles must have shape (N, d), got {tuple(x.shape)}")
+    x = real_array(x, "particles", ndim=2, xp=namespace_of(x), hint="shape (N, d)")
+    if int(x.shape[0]) < 2 and bandwidth is None:
+        raise ValueError(f"the median heuristic needs at least 2 particles, got {int(x.shape[0])}")
+    return _rbf_velocity(x, check_potential(V), None if bandwidth is None else real_number(
+        bandwidth, "bandwidth", positive=True, hint="or None: the median heuristic"),
+        None if memory_bytes is None else integer(memory_bytes, "memory_bytes", minimum=1))
+
+
+def _rbf_velocity(x: Any, V: Potential, bandwidth: float | None, memory_bytes: int | None) -> Any:
+    """:func:`rbf_velocity` of checked arguments (the drift's hot path: no finiteness read)."""
     xp = namespace_of(x)
     n, dim = int(x.shape[0]), int(x.shape[1])
-    h = median_bandwidth(x) if bandwidth is None else float(bandwidth)
-    if not (np.isfinite(h) and h > 0):
-        raise ValueError(f"the bandwidth must be positive and finite, got {bandwidth!r}")
+    h = _median_bandwidth(x) if bandwidth is None else bandwidth
     grad = V.gradient(x)
     block = block_rows(n, 8 * (dim + 2), xp, memory_bytes or 2**27, memory_bytes or DEVICE_BLOCK_BYTES)
     out = xp.empty_like(x)
@@ -209,13 +221,14 @@ class RBFSVGDParticles(ParticleSystem):
     """
 
     def __init__(self, V: Potential, bandwidth: float | None = None, memory_bytes: int = 2**27):
-        if bandwidth is not None and not (np.isfinite(bandwidth) and bandwidth > 0):
-            raise ValueError(f"bandwidth must be positive and finite (or None: median heuristic), got {bandwidth!r}")
-        self.V, self.bandwidth, self.memory_bytes = V, bandwidth, memory_bytes
+        self.V = check_potential(V)
+        self.bandwidth = None if bandwidth is None else real_number(
+            bandwidth, "bandwidth", positive=True, hint="or None: the median heuristic")
+        self.memory_bytes = integer(memory_bytes, "memory_bytes", minimum=1)
 
     def drift(self, state: Particles, t: float) -> Any:
         """The RBF-SVGD direction :func:`rbf_velocity` of every particle."""
-        return rbf_velocity(state.x, self.V, self.bandwidth, self.memory_bytes)
+        return _rbf_velocity(state.x, self.V, self.bandwidth, self.memory_bytes)
 
     def validate(self, state0: Any) -> Particles:
         p = super().validate(state0)
