@@ -17,6 +17,7 @@ import importlib
 import math
 import os
 import sys
+import threading
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any, Iterator, Sequence
@@ -274,6 +275,10 @@ class _PyFFTW(FFT):
     contiguous, aligned array of the plan's dtype (and every ``irfftn`` input) is copied into a
     buffer private to the plan; the others are transformed in place of the plan's input.
     Each call writes into a fresh aligned output array, so results never alias a plan's buffers.
+
+    Thread-safe: a pyFFTW plan owns its arrays (and its private buffer), so each plan is executed under its
+    own lock, and plans are built under the provider's lock (FFTW's planner is not re-entrant).  Without
+    them, threads sharing a plan (a thread-pool sweep) silently got each other's transforms.
     """
 
     name = "pyfftw"
@@ -286,19 +291,26 @@ class _PyFFTW(FFT):
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be a positive integer, got {self.threads}")
         self.planner_effort = planner_effort or os.environ.get("FIELDFLOW_FFTW_EFFORT", "FFTW_ESTIMATE")
-        self._plans: dict[tuple, tuple[Any, Any, bool]] = {}
+        self._plans: dict[tuple, tuple[Any, Any, bool, threading.Lock]] = {}
+        self._planning = threading.Lock()
 
     def _threads_for(self, points: int) -> int:
         if self.threads is not None:
             return self.threads
         return _cpu_count() if points >= THREADS_MIN_POINTS else 1
 
-    def _plan(self, kind: str, a, s, axes) -> tuple[Any, Any, bool]:
-        """``(fftw, buffer, direct)``: the plan, its private input buffer, and whether a matching
-        caller array may be handed to FFTW directly (never for c2r, which may destroy its input)."""
+    def _plan(self, kind: str, a, s, axes) -> tuple[Any, Any, bool, threading.Lock]:
+        """``(fftw, buffer, direct, lock)``: the plan, its private input buffer, whether a matching
+        caller array may be handed to FFTW directly (never for c2r, which may destroy its input), and
+        the lock its executions hold."""
         key = (kind, a.shape, a.dtype, s, axes)
         entry = self._plans.get(key)
-        if entry is None:
+        if entry is not None:
+            return entry
+        with self._planning:
+            entry = self._plans.get(key)  # another thread may have built it meanwhile
+            if entry is not None:
+                return entry
             builder = getattr(self._builders, kind)
             buffer = self._pyfftw.empty_aligned(a.shape, dtype=a.dtype)
             fftw = builder(buffer, s=s, axes=axes, threads=self._threads_for(_points(kind, a.shape, s, axes)),
@@ -309,7 +321,7 @@ class _PyFFTW(FFT):
             plain = type(fftw) is self._pyfftw.FFTW
             if plain:
                 fftw.update_arrays(buffer, fftw.output_array)
-            entry = (fftw, buffer if plain else None, plain and kind != "irfftn")
+            entry = (fftw, buffer if plain else None, plain and kind != "irfftn", threading.Lock())
             self._plans[key] = entry
         return entry
 
@@ -320,16 +332,17 @@ class _PyFFTW(FFT):
                 a = a.astype(np.float64)
         elif a.dtype.kind != "c":
             a = a.astype(np.complex128)
-        fftw, buffer, direct = self._plan(kind, a, None if s is None else tuple(s),
-                                          None if axes is None else tuple(axes))
+        fftw, buffer, direct, lock = self._plan(kind, a, None if s is None else tuple(s),
+                                                None if axes is None else tuple(axes))
         out = self._pyfftw.empty_aligned(fftw.output_shape, dtype=fftw.output_dtype)
-        if buffer is None:  # wrapper: copies into its own array
-            fftw(a, out)
-        elif direct and a.strides == buffer.strides and self._pyfftw.is_byte_aligned(a, fftw.input_alignment):
-            fftw(a, out)
-        else:
-            buffer[...] = a
-            fftw(buffer, out)
+        with lock:
+            if buffer is None:  # wrapper: copies into its own array
+                fftw(a, out)
+            elif direct and a.strides == buffer.strides and self._pyfftw.is_byte_aligned(a, fftw.input_alignment):
+                fftw(a, out)
+            else:
+                buffer[...] = a
+                fftw(buffer, out)
         return out
 
     def rfftn(self, a, s=None, axes=None):
