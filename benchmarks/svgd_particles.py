@@ -29,6 +29,7 @@ from fieldflow.core.metrics import kernel_stein_discrepancy, loglog_slope
 from fieldflow.fokker_planck.langevin import sample_gaussian
 from fieldflow.studies.svgd_targets import best_v0
 from fieldflow.svgd import particles as psvgd
+from svgd import marginal_w1  # benchmarks/svgd.py (this script's folder is on sys.path)
 
 QUICK = "--quick" in sys.argv
 NS = [50, 100] if QUICK else [50, 100, 200]
@@ -43,15 +44,6 @@ def targets():
         "mixture": (ff.potentials.GaussianMixture(means=[[-1.5, 0.0], [1.5, 0.0]], cov=1.0), 4.0, (0.0, 1.5), None),
         "banana": (ff.potentials.Banana(a=1.0, b=0.3, sigma=1.0), 3.0, (0.0, 0.5), 0.4),
     }
-
-
-def marginal_w1(grid, rho, x):
-    out = []
-    for axis in range(2):
-        g1 = ff.Grid.box(grid.shape[axis], grid.upper[axis], 1)
-        marg = np.sum(np.asarray(rho), axis=1 - axis) * grid.spacing[1 - axis]
-        out.append(ff.metrics.w1_samples_to_grid(g1, marg, np.asarray(x)[:, axis]))
-    return float(np.mean(out))
 
 
 def timed_run(problem, x0, t_end, dt):
