@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def html(tmp_path_factory) -> Path:
     given = os.environ.get("FIELDFLOW_DOCS_HTML")
     if given:
-        return Path(given)
+        return Path(given).resolve()  # CI passes a path relative to the repository (file:// URIs need it absolute)
     pytest.importorskip("sphinx")
     out = tmp_path_factory.mktemp("html")
     run = subprocess.run([sys.executable, "-m", "sphinx", "-n", "-W", "--keep-going", "-q", "-b", "html",
