@@ -49,6 +49,9 @@ from fieldflow.mckean_vlasov import (Fourier, LinearizedMcKeanVlasov, McKeanVlas
                                      kuramoto_daido, kuramoto_free_energy_profile, stationary_states,
                                      uniform_eigenvalues)
 from fieldflow.mckean_vlasov import finite_size as fs
+from fieldflow.mckean_vlasov.continuation import bifurcation_diagram
+from fieldflow.mckean_vlasov.landscape import free_energy_landscape
+from fieldflow.mckean_vlasov.self_consistency import SelfConsistency, non_even_states
 from fieldflow.potentials import Banana, DoubleWell, FromFunctions, GaussianMixture, Quadratic
 from fieldflow.svgd import Bessel, Gaussian, LocalSVGDFlow, RBFSVGDParticles, SVGDFlow, SVGDParticles, theorem_rate
 from fieldflow.svgd.particles import median_bandwidth, rbf_velocity
@@ -215,6 +218,19 @@ ENTRIES = [
           {"K": ("coupling K",), "W": ("Fourier",)}),
     Entry("sample_state", fs.sample_state, dict(W=kuramoto(), K=1.0, N=10, seed=0, ordered=True, n=256),
           {"K": ("coupling K",), "W": ("Fourier",)}),
+    Entry("k_ramp", fs.k_ramp, dict(W=kuramoto(), Ks=[1.0], N=4, t_segment=0.2, average=0.1, dt=0.05, every=0.1,
+                                    seed=0, initial="uniform"),
+          {"K": ("coupling K",), "Ks": ("Ks", "coupling"), "W": ("Fourier",)}),
+    Entry("free_energy_landscape", free_energy_landscape,
+          dict(W=kuramoto_daido(0.5), K=1.0, r1=[0.2], r2=[0.1], n=32, a_max=40.0),
+          {"K": ("coupling K",), "W": ("Fourier",)}, valid=lambda land: _finite_or_outside(land.values)),
+    Entry("SelfConsistency", SelfConsistency, dict(W=kuramoto_daido(0.5), n=32, full=False), {"W": ("Fourier",)}),
+    Entry("non_even_states", non_even_states, dict(W=kuramoto_daido(0.5), K=1.0, n=32, per_axis=2, tol=1e-10),
+          {"K": ("coupling K",), "W": ("Fourier",)}),
+    Entry("bifurcation_diagram", bifurcation_diagram,
+          dict(W=kuramoto(), K_range=(0.5, 1.5), n=32, h_max=0.1, modes=8, count=2, seeds=1, spectra=False,
+               max_points=50),
+          {"K_range": ("K_range", "coupling"), "W": ("Fourier",)}),
     # ------------------------------------------------------------------ Landau
     Entry("check_gamma", check_gamma, dict(gamma=0.0, C=1.0), {"C": ("collision constant C",)}),
     Entry("BKW", BKW, dict(dim=2, C=None, alpha=None), {"C": ("collision constant C",)}),

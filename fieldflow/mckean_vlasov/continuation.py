@@ -47,6 +47,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.optimize import brentq
 
+from ..core.validation import boolean, integer, real_number
 from .interactions import Fourier
 from .self_consistency import SelfConsistency
 
@@ -451,6 +452,10 @@ class _Tracer:
             pts.append(y_new)
             y, t, det_prev = y_new, t_new, det_new
             h = min(self.h_max, 1.5 * h) if iters <= 3 else (0.7 * h if iters >= 6 else h)
+        else:
+            raise ValueError(f"a branch used all max_points = {self.max_points} points at K = {y[-1]:.6g} before "
+                             f"leaving K_range = ({self.K0:g}, {self.K1:g}) with steps of at most h_max = "
+                             f"{self.h_max:.3g}: the diagram would be incomplete; raise max_points or h_max")
         return {"points": np.array(pts), "start": start, "end": end}
 
     def branch_point(self, yb: np.ndarray, t: np.ndarray) -> bool:
@@ -570,7 +575,7 @@ def _uniform_branch(W: Fourier, K_range: tuple[float, float], extra: list[float]
     from .linearized import uniform_eigenvalues
 
     K = np.unique(np.concatenate([np.linspace(*K_range, 101), extra]))
-    lam = np.array([np.sort(uniform_eigenvalues(W, k, max(W.max_mode, count)))[::-1][:count] for k in K])
+    lam = np.array([np.sort(uniform_eigenvalues(W, k, max(W.max_mode, count, 2)))[::-1][:count] for k in K])
     unstable = np.sum(lam > _ZERO_EIGENVALUE, axis=1)
     kmax = max(2, W.max_mode)
     return Branch(K=K, moments=np.zeros((K.size, M)), order_parameters=np.zeros((K.size, kmax)),
@@ -643,7 +648,8 @@ def bifurcation_diagram(W: Any, K_range: tuple[float, float], *, n: int | None =
     spectra : bool
         Compute the spectrum of ``L_q`` at every point (``False``: ``unstable`` is −1 off the uniform branch).
     max_points : int
-        Points per branch at most.
+        Points per branch at most; a branch that needs more raises ``ValueError`` (never a silently
+        truncated diagram).
 
     Returns
     -------
@@ -654,10 +660,13 @@ def bifurcation_diagram(W: Any, K_range: tuple[float, float], *, n: int | None =
             raise ValueError(f"W must be a Fourier interaction or an even function of θ, got {type(W).__name__}")
         W = Fourier.from_function(W)
     K0, K1 = _check_range(K_range)
-    if not (math.isfinite(h_max) and 0 < h_max <= 0.5):
-        raise ValueError(f"h_max must be in (0, 0.5], got {h_max!r}")
-    n = int(n or resolution(W, K1))
-    system = SelfConsistency(W, n)
+    h_max = real_number(h_max, "h_max", positive=True, maximum=0.5, hint="the largest arclength step")
+    modes = integer(modes, "modes", minimum=1, maximum=4096, hint="Fourier modes of the spectra of L_q")
+    count = integer(count, "count", minimum=1, maximum=64, hint="eigenvalues reported per point")
+    seeds = integer(seeds, "seeds", minimum=0, maximum=1000, hint="extra Newton seeds along K_range")
+    spectra = boolean(spectra, "spectra")
+    max_points = integer(max_points, "max_points", minimum=1, maximum=10**6)
+    system = SelfConsistency(W, resolution(W, K1) if n is None else n)
     M = system.size
     tracer = _Tracer(system, (K0, K1), h_max, max_points)
     # the uniform state's bifurcation points, exact
@@ -705,7 +714,7 @@ def bifurcation_diagram(W: Any, K_range: tuple[float, float], *, n: int | None =
     bifurcations = [p for p in tracer.special if p.kind == "bifurcation"]
     K_c, kind = _critical(system, curves, tracer.special, K0)
     return BifurcationDiagram(W=W, K_range=(K0, K1), branches=[uniform] + branches, folds=folds,
-                              bifurcations=bifurcations, K_c=K_c, kind=kind, n=n)
+                              bifurcations=bifurcations, K_c=K_c, kind=kind, n=system.n)
 
 
 def spectral_fold(W: Fourier, fold: SpecialPoint, width: float = 0.02, modes: int = 32,

@@ -53,7 +53,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core.evolve import evolve
-from ..core.validation import boolean, integer, real_array, real_number, shown
+from ..core.validation import MAX_SAVES, boolean, check_step_count, integer, real_array, real_number, shown
 from . import particles
 from .interactions import Fourier
 
@@ -97,7 +97,7 @@ def _advance(W: Fourier, K: float, theta: np.ndarray, duration: float, dt: float
     Returns the sample times (``every`` apart, ``duration`` last), the moments ``|Z_k|``,
     ``k = 1..max(2, max_mode)``, there (shape ``(S, k)``) and the final angles.
     """
-    save = np.arange(every, duration + 0.5 * every, every)
+    save = np.append(np.arange(every, duration - 0.5 * every, every), duration)
     traj = evolve(particles.Oscillators(W, euler_maruyama_coupling(W, K, dt)), theta, duration, dt=dt, seed=seed,
                   save_times=save, progress=False)
     times, states = traj.times[1:], traj.states[1:]
@@ -234,25 +234,30 @@ def k_ramp(W: Fourier, Ks: Sequence[float], N: int, *, t_segment: float = 40.0, 
     """
     if not isinstance(W, Fourier):
         raise ValueError(f"W must be a fieldflow.mckean_vlasov.interactions.Fourier interaction, got {type(W).__name__}")
-    Ks = np.asarray(Ks, dtype=float)
-    if Ks.ndim != 1 or Ks.size == 0 or not np.all(np.isfinite(Ks)) or np.any(Ks <= 0):
-        raise ValueError(f"Ks must be a non-empty 1D sequence of positive couplings, got {Ks!r}")
-    if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 2:
-        raise ValueError(f"N must be an integer >= 2, got {N!r}")
-    t_segment = _check_positive("t_segment", t_segment)
-    average = _check_positive("average", t_segment / 2 if average is None else average)
+    Ks = real_array(Ks, "Ks", ndim=1, positive=True, hint="Ks are the positive couplings of the ramp, in the order to run")
+    if Ks.size == 0:
+        raise ValueError("Ks must hold at least one coupling")
+    N = integer(N, "N", minimum=2, hint="the number of oscillators")
+    seed = integer(seed, "seed", minimum=0)
+    t_segment = real_number(t_segment, "t_segment", positive=True)
+    average = real_number(t_segment / 2 if average is None else average, "average", positive=True)
     if average > t_segment:
         raise ValueError(f"average = {average} exceeds t_segment = {t_segment}")
-    dt = _check_positive("dt", default_time_step(N) if dt is None else dt)
-    every = _check_positive("every", every)
+    dt = real_number(default_time_step(N) if dt is None else dt, "dt", positive=True)
+    every = real_number(every, "every", positive=True)
+    if every > t_segment:
+        raise ValueError(f"every = {every} exceeds t_segment = {t_segment}: no sample inside a segment")
+    if t_segment / every > MAX_SAVES:
+        raise ValueError(f"t_segment/every = {t_segment / every:.3g} samples per segment, more than the "
+                         f"{MAX_SAVES:.0e} a run may keep; raise every")
+    check_step_count(Ks.size * math.ceil(t_segment / dt), f"{Ks.size} segments of t_segment/dt = {t_segment / dt:.3g}",
+                     "raise dt or shorten t_segment")
     if isinstance(initial, str):
         if initial not in ("uniform", "ordered"):
             raise ValueError(f"initial must be 'uniform', 'ordered' or an array of N angles, got {initial!r}")
         theta = sample_state(W, float(Ks[0]), int(N), seed, ordered=initial == "ordered")
     else:
-        theta = np.array(initial, dtype=float)
-        if theta.shape != (N,):
-            raise ValueError(f"initial angles must have shape ({N},), got {theta.shape}")
+        theta = np.array(real_array(initial, "initial", shape=(N,), hint="'uniform', 'ordered' or N angles"))
     kmax = max(2, W.max_mode)
     mean, std, drift = (np.full((Ks.size, kmax), np.nan) for _ in range(3))
     fingerprint = json.dumps({"W": repr(W), "Ks": Ks.tolist(), "N": int(N), "t_segment": t_segment, "average": average,

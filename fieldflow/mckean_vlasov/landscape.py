@@ -170,8 +170,8 @@ def free_energy_landscape(W: Fourier, K: float, r1: Any, r2: Any, n: int = 512, 
     from .stationary import stationary_states
 
     if not isinstance(W, Fourier) or W.modes != (1, 2):
-        raise ValueError(f"free_energy_landscape draws the (r_1, r_2) plane of an interaction with modes (1, 2), "
-                         f"e.g. kuramoto_daido(m) with m != 0; got {W!r}")
+        raise ValueError(f"W must be a Fourier interaction with modes (1, 2) (free_energy_landscape draws the "
+                         f"(r_1, r_2) plane), e.g. kuramoto_daido(m) with m != 0; got {W!r}")
     r1 = real_array(r1, "r1", ndim=(0, 1), hint="the values of the moment r_1 = ∫cos θ q")
     r2 = real_array(r2, "r2", ndim=(0, 1), hint="the values of the moment r_2 = ∫cos 2θ q")
     for name, r in (("r1", r1), ("r2", r2)):

@@ -39,6 +39,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core.grids import Grid
+from ..core.validation import boolean, integer, real_number
 from .interactions import Fourier
 
 __all__ = ["SelfConsistency", "NonEvenState", "non_even_states", "even_up_to_rotation"]
@@ -68,9 +69,10 @@ class SelfConsistency:
         if not isinstance(W, Fourier):
             raise ValueError("W must be a fieldflow.mckean_vlasov.interactions.Fourier interaction, "
                              f"got {type(W).__name__}")
+        n = integer(n, "n", maximum=2**20, hint="the number of quadrature nodes on the circle")
         if n < 4 * W.max_mode:
             raise ValueError(f"n = {n} nodes cannot resolve mode {W.max_mode} of W; use n >= {4 * W.max_mode}")
-        self.W, self.n, self.full = W, int(n), bool(full)
+        self.W, self.n, self.full = W, n, boolean(full, "full")
         theta = 2 * np.pi * np.arange(self.n) / self.n
         self.features = [("cos", k) for k in W.modes] + ([("sin", k) for k in W.modes[1:]] if full else [])
         self.phi = np.array([np.cos(k * theta) if kind == "cos" else np.sin(k * theta) for kind, k in self.features])
@@ -253,10 +255,12 @@ def non_even_states(W: Fourier, K: float, n: int | None = None, per_axis: int | 
     K = _check(W, K)
     if len(W.modes) < 2:
         return []  # one mode: every state is e^{a cos k(θ − θ_0)}, even about θ_0
-    n = int(n or default_resolution(W, K))
+    tol = real_number(tol, "tol", positive=True, hint="the residual below which a Newton root counts")
+    n = default_resolution(W, K) if n is None else n
     system = SelfConsistency(W, n, full=True)
     P = system.size
-    per_axis = per_axis or {3: 11, 4: 7, 5: 5}.get(P, 3)
+    per_axis = {3: 11, 4: 7, 5: 5}.get(P, 3) if per_axis is None else integer(per_axis, "per_axis", minimum=1,
+                                                                               maximum=64, hint="seeds per axis")
     x, res, _ = system.newton(_seeds_full(P, per_axis), K)
     M = len(W.modes)
     found: list[NonEvenState] = []
