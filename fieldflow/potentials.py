@@ -123,8 +123,8 @@ class Potential:
 
     def _check(self, x: Any) -> Any:
         if x.ndim < 1:
-            raise ValueError(f"points must have shape (..., d) (the grid layout grid.points or particles (N, d)), "
-                             f"got a scalar")
+            raise ValueError("points must have shape (..., d) (the grid layout grid.points or particles (N, d)), "
+                             "got a scalar")
         if self.dim is not None and x.shape[-1] != self.dim:
             raise ValueError(
                 f"{self!r} is defined in {self.dim}D but got points of dimension {x.shape[-1]} (shape "

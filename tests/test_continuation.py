@@ -21,7 +21,7 @@ from scipy.optimize import brentq
 from scipy.special import iv, ive
 
 from fieldflow.core.grids import Grid
-from fieldflow.mckean_vlasov import (bifurcation_diagram, critical_coupling, linearized_spectrum, non_even_states,
+from fieldflow.mckean_vlasov import (bifurcation_diagram, critical_coupling, non_even_states,
                                      spectral_fold)
 from fieldflow.mckean_vlasov.interactions import Fourier, kuramoto, kuramoto_daido
 from fieldflow.mckean_vlasov.self_consistency import SelfConsistency, even_up_to_rotation

@@ -14,7 +14,7 @@ import pytest
 
 import fieldflow as ff
 from fieldflow import plotting
-from fieldflow.core.trajectory import PreAsymptoticFitWarning, RateFit, Trajectory
+from fieldflow.core.trajectory import PreAsymptoticFitWarning, Trajectory
 from fieldflow.core.validation import RenormalisedDensityWarning
 from fieldflow.potentials import DoubleWell, GaussianMixture, Quadratic
 

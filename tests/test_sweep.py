@@ -41,7 +41,7 @@ def _inverse(x):
 @pytest.mark.parametrize("executor", ["serial", "threads", "processes"])
 def test_a_failing_point_keeps_every_other_result(executor):
     """The two points 0 fail among five; the three others come back in order, the failures with their parameter."""
-    from fieldflow.core.sweep import SweepError, SweepFailure
+    from fieldflow.core.sweep import SweepError
 
     params = [2.0, 0, 4.0, 0, 0.5]
 

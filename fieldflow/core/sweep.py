@@ -17,7 +17,6 @@ A point that raises does not lose the others: every point runs, a failing one is
 from __future__ import annotations
 
 import os
-import os
 import sys
 import traceback
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed

@@ -37,7 +37,6 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import fokker_planck
-from ..core.backend import to_numpy
 from ..core.finite_volume import wall_ratio
 from ..core.grids import Grid
 from ..core.validation import boolean, real_number
