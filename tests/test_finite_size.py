@@ -60,9 +60,9 @@ def _angles_after(W, Ks):
 
 def test_hysteresis_loops_over_executors_agree():
     W = kuramoto_daido(0.8)
-    serial = hysteresis_loops(W, (0.9, 1.0), [20, 30], n_K=2, t_segment=1.0, executor="serial")
+    serial = hysteresis_loops(W, (0.9, 1.0), [20, 30], n_K=2, t_segment=1.0, every=0.25, executor="serial")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        threaded = hysteresis_loops(W, (0.9, 1.0), [20, 30], n_K=2, t_segment=1.0, executor=pool)
+        threaded = hysteresis_loops(W, (0.9, 1.0), [20, 30], n_K=2, t_segment=1.0, every=0.25, executor=pool)
     for N in (20, 30):
         for s, t in zip(serial[N], threaded[N]):
             np.testing.assert_array_equal(s.mean, t.mean)

@@ -218,7 +218,7 @@ ENTRIES = [
           {"K": ("coupling K",), "W": ("Fourier",)}),
     Entry("sample_state", fs.sample_state, dict(W=kuramoto(), K=1.0, N=10, seed=0, ordered=True, n=256),
           {"K": ("coupling K",), "W": ("Fourier",)}),
-    Entry("k_ramp", fs.k_ramp, dict(W=kuramoto(), Ks=[1.0], N=4, t_segment=0.2, average=0.1, dt=0.05, every=0.1,
+    Entry("k_ramp", fs.k_ramp, dict(W=kuramoto(), Ks=[1.0], N=4, t_segment=0.2, average=0.1, dt=0.05, every=0.05,
                                     seed=0, initial="uniform"),
           {"K": ("coupling K",), "Ks": ("Ks", "coupling"), "W": ("Fourier",)}),
     Entry("free_energy_landscape", free_energy_landscape,

@@ -220,7 +220,8 @@ def k_ramp(W: Fourier, Ks: Sequence[float], N: int, *, t_segment: float = 40.0, 
     average : float, optional
         Average ``|Z_k|`` over the last ``average`` of each segment (default ``t_segment/2``).
     dt, every : float
-        Euler–Maruyama step (default :func:`default_time_step`) and sampling interval of ``|Z_k|``.
+        Euler–Maruyama step (default :func:`default_time_step`) and sampling interval of ``|Z_k|``;
+        ``dt ≤ every ≤ average/2`` (the window's drift compares two halves, each with a sample at least).
     seed : int
         Segment ``j`` is seeded from ``(seed, j)``, so a ramp is reproducible and resumable.
     initial : {"uniform", "ordered"} or array
@@ -245,8 +246,12 @@ def k_ramp(W: Fourier, Ks: Sequence[float], N: int, *, t_segment: float = 40.0, 
         raise ValueError(f"average = {average} exceeds t_segment = {t_segment}")
     dt = real_number(default_time_step(N) if dt is None else dt, "dt", positive=True)
     every = real_number(every, "every", positive=True)
-    if every > t_segment:
-        raise ValueError(f"every = {every} exceeds t_segment = {t_segment}: no sample inside a segment")
+    if 2 * every > average:
+        raise ValueError(f"every = {every} is more than half of average = {average}: the averaging window needs two "
+                         "samples at least (its drift compares its halves); lower every")
+    if dt > every:
+        raise ValueError(f"dt = {dt} exceeds every = {every}: the samples need steps no longer than their spacing; "
+                         "lower dt")
     if t_segment / every > MAX_SAVES:
         raise ValueError(f"t_segment/every = {t_segment / every:.3g} samples per segment, more than the "
                          f"{MAX_SAVES:.0e} a run may keep; raise every")
