@@ -36,7 +36,14 @@ def _jko():
     return ff.fokker_planck.QuantileJKO(Q1), 2.0 + np.linspace(-1.0, 1.0, 40), dict(dt=0.05, save_every=0.25)
 
 
-KINDS = {"grid": _grid, "particles": _svgd, "stochastic": _langevin, "map": _jko}
+def _landau():
+    """An implicit nonlinear grid PDE (``positive-trbdf2``): its preconditioner is rebuilt at every step
+    (``LogNewton.forget``), so a step depends only on its state, time and size."""
+    grid = ff.Grid.box(16, 7.0, dim=2)
+    return ff.landau.Landau(grid, 0.0), ff.landau.BKW(2).density(grid.points, 0.5), dict(save_every=0.25)
+
+
+KINDS = {"grid": _grid, "implicit": _landau, "particles": _svgd, "stochastic": _langevin, "map": _jko}
 
 
 def _same(rest, full):

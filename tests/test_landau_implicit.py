@@ -227,30 +227,6 @@ def test_positive_trbdf2_refuses_what_it_cannot_do():
         stepper.initial_dt(np.where(grid.mesh[0] > 0, f0, 0.0), 0.0, 1.0)
 
 
-def test_a_resumed_implicit_run_is_the_uninterrupted_run(tmp_path):
-    """The preconditioner is rebuilt at every step (``LogNewton.forget``), so a step depends only on its state, time
-    and size: a run stopped at its second save time and resumed from the checkpoint ends bit for bit where the
-    uninterrupted one ends."""
-    grid = ff.Grid.box(16, 7.0, dim=2)
-    pde = Landau(grid, 0.0)
-    f0 = BKW(2).density(grid.points, 0.5)
-    options = dict(save_every=0.1)
-    full = ff.evolve(pde, f0, 0.4, **options)
-    calls = []
-
-    def interrupt(t, state):
-        calls.append(t)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-
-    path = tmp_path / "run.npz"
-    part = ff.evolve(pde, f0, 0.4, callback=interrupt, checkpoint=path, **options)
-    assert part.info["status"] == "interrupted"
-    rest = ff.evolve(pde, f0, 0.4, checkpoint=path, resume=True, **options)
-    np.testing.assert_array_equal(rest.final, full.final)
-    assert rest.info["steps"] == full.info["steps"]
-
-
 def test_an_array_changed_in_place_is_not_answered_from_the_cache():
     grid = ff.Grid.box(8, 4.0, dim=2)
     pde = Landau(grid, 0.0)
