@@ -69,6 +69,15 @@ def warn_moved(old: str, new: str | None, stacklevel: int = 3) -> None:
                   DeprecationWarning, stacklevel=stacklevel)
 
 
+def legacy_result(traj: Any, like: Any) -> tuple[Any, list[Any]]:
+    """What the 0.1 ``simulate`` functions returned: the save times after ``0`` and the states there, as arrays of
+    ``like``'s namespace (NumPy or CuPy)."""
+    from .core.backend import namespace_of
+
+    xp = namespace_of(like)
+    return traj.times[1:], [xp.asarray(state) for state in traj.states[1:]]
+
+
 class _Moved(ModuleType):
     """Stand-in for an old module path: forwards attributes (and old submodules) to the new module."""
 

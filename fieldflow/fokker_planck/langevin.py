@@ -20,8 +20,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._compat import warn_moved
-from ..core.backend import get_namespace, namespace_of
+from .._compat import legacy_result, warn_moved
+from ..core.backend import get_namespace
 from ..core.evolve import evolve
 from ..core.problem import Particles, ParticleSystem
 from ..core.validation import MAX_DIMENSION, as_covariance, integer, real_array, real_number
@@ -94,5 +94,4 @@ def simulate(V: Potential, x0: Any, t_end: float, dt: float, D: float = 1.0, see
                "fieldflow.evolve(fieldflow.fokker_planck.Langevin(V, D), x0, t_end, dt=dt, seed=seed)")
     traj = evolve(Langevin(V, D), x0, t_end, dt=dt, seed=seed, save_times=save_times, progress=progress,
                   checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
-    xp = namespace_of(x0)
-    return traj.times[1:], [xp.asarray(state) for state in traj.states[1:]]
+    return legacy_result(traj, x0)

@@ -34,7 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._compat import warn_moved
+from .._compat import legacy_result, warn_moved
 from ..core.backend import namespace_of
 from ..core.evolve import evolve
 from ..core.problem import Particles, ParticleSystem
@@ -136,8 +136,7 @@ def simulate(W: Fourier, K: float, theta0: Any, t_end: float, dt: float, seed: i
                "fieldflow.evolve(fieldflow.mckean_vlasov.Oscillators(W, K), theta0, t_end, dt=dt, seed=seed)")
     traj = evolve(Oscillators(W, K), theta0, t_end, dt=dt, seed=seed, save_times=save_times, progress=progress,
                   checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
-    xp = namespace_of(theta0)
-    return traj.times[1:], [xp.asarray(state) for state in traj.states[1:]]
+    return legacy_result(traj, theta0)
 
 
 def order_parameter_std(W: Fourier, K: float, moments_q: Sequence[float], N: int, n: int = 512) -> float:

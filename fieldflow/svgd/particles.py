@@ -34,7 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._compat import warn_moved
+from .._compat import legacy_result, warn_moved
 from ..core.backend import DEVICE_BLOCK_BYTES, block_rows, namespace_of
 from ..core.evolve import evolve
 from ..core.problem import Particles, ParticleSystem
@@ -261,5 +261,4 @@ def simulate(x0: Any, V: Potential, kernel: Kernel, alpha: float, beta: float = 
     problem = SVGDParticles(V, kernel, alpha, beta, memory_bytes, self_radius)
     traj = evolve(problem, x0, t_end, dt=dt, method=_METHODS[method], save_times=save_times, progress=progress,
                   checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
-    xp = namespace_of(x0)
-    return traj.times[1:], [xp.asarray(state) for state in traj.states[1:]]
+    return legacy_result(traj, x0)
