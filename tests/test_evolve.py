@@ -111,7 +111,7 @@ def test_progress_bar_and_diagnostics_every(problem, capsys):
     """The bar (tqdm, on stderr) counts simulated time: it ends at t = 0.5 of 0.5 and names the problem; without
     ``progress`` nothing is written."""
     pde, rho0 = problem
-    traj = ff.evolve(pde, rho0, 0.5, dt=0.01, adaptive=False, diagnostics_every=10, progress=True)
+    traj = ff.evolve(pde, rho0, 0.5, method="trbdf2", dt=0.01, adaptive=False, diagnostics_every=10, progress=True)
     assert len(traj["t"]) == 1 + 4 + 1  # t=0, every 10 steps before the end, t_end
     bar = capsys.readouterr().err
     assert "FokkerPlanck" in bar and "100%" in bar and re.search(r"t=0\.5/0\.5", bar), bar[-300:]

@@ -7,8 +7,8 @@ Problems own only their physics, steppers only one step.
 
 Two schedules, one loop:
 
-* grid PDEs with the steppers ``"trbdf2"``, ``"euler"``, ``"ssprk3"``, ``"log-trbdf2"``, ``"etdrk4"``:
-  adaptive or fixed steps, shortened to land exactly on the save times;
+* grid PDEs with the steppers ``"trbdf2"``, ``"euler"``, ``"ssprk3"``, ``"log-trbdf2"``, ``"etdrk4"``,
+  ``"krylov-exp"``: adaptive or fixed steps, shortened to land exactly on the save times;
 * particle systems and step maps (steppers with ``equal_steps``): ``n = ceil(t_end/dt)`` equal steps
   ``h = t_end/n``, ``t_k = k h``; save times are rounded to the nearest step.
 """
@@ -29,6 +29,7 @@ from .backend import to_numpy
 from .checkpoint import CheckpointWriter, load_checkpoint
 from .problem import Particles, Problem
 from .steppers import Stepper, make_stepper, stepper_class
+from .steppers.registry import default_method
 from .trajectory import Trajectory
 from .transfer import sample_diagnostics
 from .validation import (MAX_SAVES, boolean, check_step_count, function, integer, real_array, real_number,
@@ -271,16 +272,18 @@ def evolve(
         Final time (> 0).
     method : str or Stepper, optional
         Stepper by name (default ``problem.default_method``): ``"trbdf2"``, ``"euler"``, ``"ssprk3"``,
-        ``"log-trbdf2"``, ``"etdrk4"`` for grids; ``"forward-euler"``, ``"heun"``, ``"heun-energy"``,
-        ``"midpoint"``, ``"euler-maruyama"`` for particles; ``"step-map"`` for step maps.  A stepper that
-        cannot advance ``problem`` is refused (``ValueError``).
+        ``"log-trbdf2"``, ``"etdrk4"``, ``"krylov-exp"`` for grids; ``"forward-euler"``, ``"heun"``,
+        ``"heun-energy"``, ``"midpoint"``, ``"euler-maruyama"`` for particles; ``"step-map"`` for step maps.
+        A stepper that cannot advance ``problem`` is refused (``ValueError``).  The static Fokker–Planck
+        equation defaults to ``"krylov-exp"`` (exact in time: one Lanczos exponential per save interval);
+        given options that only TR-BDF2 knows (``error_norm``, ``linear_solver``, …) it runs ``"trbdf2"``.
     dt : float, optional
         Grids: fixed step (with ``adaptive=False``) or first step; for ``"ssprk3"`` a ``dt`` above the
         stability limit raises ``ValueError``.  Particles and step maps (required): the step; the run takes
         ``ceil(t_end/dt)`` equal steps ``t_end/ceil(t_end/dt)``.
     adaptive : bool, optional
-        Grids: error-controlled (``"trbdf2"``) or stability-limited (``"ssprk3"``, ``"etdrk4"``) steps;
-        default on unless a fixed ``dt`` is given.  Particles and step maps have no adaptive steps.
+        Grids: error-controlled (``"trbdf2"``), stability-limited (``"ssprk3"``, ``"etdrk4"``) or
+        save-to-save (``"krylov-exp"``) steps; default on unless a fixed ``dt`` is given.  Particles and step maps have no adaptive steps.
     save_every, save_times : optional
         Snapshot spacing or explicit snapshot times (``t_end`` is always saved).  Grid steps land on them
         exactly; equal steps round them to the nearest step.
@@ -348,7 +351,7 @@ def evolve(
         raise ValueError("resume=True needs checkpoint=path (or resume=path)")
     if resume is not None and not isinstance(resume, bool):
         resume = writable_path(resume, "resume")
-    name = problem.default_method if method is None else method
+    name = default_method(problem, stepper_options) if method is None else method
     equal_steps = (type(method) if isinstance(method, Stepper) else stepper_class(name)).equal_steps
     h = None
     if equal_steps:

@@ -65,7 +65,8 @@ it) or by listing it in ``capabilities`` (for interfaces with no single method).
 capability               what the problem provides                                           used by
 =======================  ==================================================================  ==================
 ``stable_dt``            ``stable_dt(state, t)``: the explicit (forward Euler) step limit    ``ssprk3``, ``etdrk4``
-``linear_operator``      ``linear_operator(t)``: sparse ``L`` with ``rhs = L u``             ``euler``, ``trbdf2``
+``linear_operator``      ``linear_operator(t)``: sparse ``L`` with ``rhs = L u``             ``euler``, ``trbdf2``,
+                                                                                             ``krylov-exp``
 ``jacobian``             ``jacobian(state, t)``: sparse ``∂ rhs/∂u``                         ``euler``, ``trbdf2``
 ``jvp``                  ``jvp(state, v, t)``: an exact Jacobian-vector product              ``euler``, ``trbdf2``
 ``preconditioner``       ``preconditioner(state, c, t)`` ``≈ (I − cJ)^{-1}``                 Newton–GMRES
@@ -74,7 +75,8 @@ capability               what the problem provides                              
                          cheap enough for every trial step; a step that raises it is         ``log-trbdf2``
                          rejected and retried smaller
 ``reversible_measure``   ``reversible_measure(t)``: ``log π`` with detailed balance          multigrid solves of
-                         ``L_ij π_j = L_ji π_i`` (``L`` symmetrisable)                       ``euler``, ``trbdf2``
+                         ``L_ij π_j = L_ji π_i`` (``L`` symmetrisable)                       ``euler``, ``trbdf2``;
+                                                                                             ``krylov-exp``
 ``semilinear_fourier``   ``linear_symbol`` (attribute), ``nonlinear_hat(û, t)``,             ``etdrk4``
                          ``to_fourier(u)``, ``from_fourier(û)``: ``∂t u = L u + N(u)``
                          with ``L`` diagonal in Fourier space

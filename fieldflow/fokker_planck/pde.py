@@ -85,7 +85,9 @@ class FokkerPlanck(PDE):
     conserved = ("mass",)
     positive = True
     monotone = "kl"
-    default_method = "trbdf2"
+    default_method = "krylov-exp"
+    #: what ``evolve(method=None)`` runs when given options of TR-BDF2 only (``error_norm``, ``linear_solver``, …)
+    alternative_methods = ("trbdf2",)
     #: diagnostics (and the structure checks) at the save times only: on small grids evaluating them after
     #: every step costs as much as the step (``evolve(..., diagnostics_every=k)`` adds every k-th step)
     diagnostics_every = 0

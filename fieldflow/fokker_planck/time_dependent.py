@@ -50,6 +50,7 @@ class TimeDependentFokkerPlanck(FokkerPlanck):
     """
 
     time_dependent = True
+    default_method = "trbdf2"  # exp(τL) needs a constant L
     #: diagnostics after every step, as for grid PDEs in general (the static equation records them at the save
     #: times only): subclasses check free energies relative to a moving target step by step
     diagnostics_every = 1

@@ -6,6 +6,8 @@ module                 what
 ``krylov``             restarted, right-preconditioned GMRES(m) and preconditioned CG (same iteration on
                        NumPy and CuPy)
 ``multigrid``          geometric multigrid V-cycles (Galerkin coarse operators) for stencil matrices
+``lanczos``            ``exp(τA) b`` for symmetric negative semi-definite ``A`` (Lanczos, one or two passes)
+``detailed_balance``   the symmetrised generator ``Π^{-1/2} L Π^{1/2}`` of a reversible ``L``
 ``stencil``            sparse matrices of nearest-neighbour stencils, assembled in the grid's namespace
 ``preconditioners``    approximate inverses of stencil matrices: host LU, Jacobi, Jacobi-scaled DCT, multigrid
 =====================  ==========================================================================
@@ -15,10 +17,12 @@ small per-step reads of GMRES and CG (a few numbers per iteration, see :mod:`fie
 one read per multigrid set-up, and the ``"lu"``/``"ilu"`` preconditioners, which exist on the host only.
 """
 
+from .detailed_balance import SYMMETRISABLE_RANGE, symmetrise
 from .krylov import KrylovResult, as_operator, cg, gmres
+from .lanczos import ExponentialResult, expm_multiply_symmetric
 from .multigrid import Multigrid, VCycle
 from .preconditioners import PRECONDITIONERS, approximate_inverse, preconditioning, resolve_method
 from .stencil import shifted, sparse_modules, stencil_matrix
 
-__all__ = ["gmres", "cg", "Multigrid", "VCycle", "KrylovResult", "as_operator", "approximate_inverse", "preconditioning", "resolve_method", "PRECONDITIONERS",
+__all__ = ["gmres", "cg", "expm_multiply_symmetric", "ExponentialResult", "symmetrise", "SYMMETRISABLE_RANGE", "Multigrid", "VCycle", "KrylovResult", "as_operator", "approximate_inverse", "preconditioning", "resolve_method", "PRECONDITIONERS",
            "stencil_matrix", "shifted", "sparse_modules"]

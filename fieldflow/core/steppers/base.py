@@ -71,13 +71,17 @@ class Stepper:
     @classmethod
     def known_options(cls) -> tuple[str, ...]:
         """The options this stepper accepts (keyword parameters, without those ``evolve`` passes itself)."""
+        cached = cls.__dict__.get("_known_options")
+        if cached is not None:
+            return cached
         names: list[str] = []
         for owner in (cls, *cls.forwards_options_to):
             init = owner.known_options() if isinstance(owner, type) and issubclass(owner, Stepper) and owner is not cls \
                 else [p.name for p in inspect.signature(owner.__init__).parameters.values()
                       if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in LOOP_PARAMETERS]
             names += [n for n in init if n not in names]
-        return tuple(names)
+        cls._known_options = tuple(names)  # signatures do not change: inspected once per class
+        return cls._known_options
 
     def initial_dt(self, state: Any, t: float, t_end: float) -> float:
         return self.dt if self.dt is not None else (t_end - t) / 100

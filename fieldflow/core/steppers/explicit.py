@@ -52,8 +52,8 @@ class SSPRK3(Stepper):
         raise ValueError(
             f"{name} with the explicit method 'ssprk3' would take about {steps:.2e} steps to reach t={t_end:g}: "
             f"its stability limit is dt ≤ {limit:.3e} (cfl={self.cfl} × stable_dt at t={t:g}), and more than "
-            f"{self.max_explicit_steps:.0e} explicit steps are refused; use the implicit method "
-            f"evolve(..., method={implicit!r}), whose step is set by accuracy (or raise max_explicit_steps)"
+            f"{self.max_explicit_steps:.0e} explicit steps are refused; use evolve(..., method={implicit!r}), "
+            f"whose step is not limited by stability (or raise max_explicit_steps)"
         )
 
     def initial_dt(self, state, t, t_end):

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..linalg import (Multigrid, approximate_inverse, as_operator, cg, gmres, preconditioning, resolve_method,
-                      sparse_modules)
+                      sparse_modules, symmetrise)
 from ..problem import PDE
 from .base import Stepper, StepResult
 
@@ -39,9 +39,6 @@ __all__ = ["BackwardEuler", "TRBDF2", "RTOL", "MONOTONE_TOL"]
 
 #: TR-BDF2's default ``rtol`` (see :class:`TRBDF2` for what it bounds)
 RTOL = 1e-5
-
-#: ``log π`` ranges beyond this (``π`` spanning more than ``e^{1300}``) cannot be symmetrised in double precision
-_SYMMETRISABLE_RANGE = 1300.0
 
 
 def _check_converged(result: Any, method: str, advice: str) -> Any:
@@ -146,17 +143,8 @@ class _SymmetrisedOperator:
         self.xp, self.grid = xp, grid
         self.sp, _ = sparse_modules(xp)
         log_pi = pde.reversible_measure(t)
-        self.half = None
-        if log_pi is not None:
-            log_pi = xp.asarray(log_pi).ravel()
-            top, bottom = (float(v) for v in to_numpy(xp.stack([xp.max(log_pi), xp.min(log_pi)])))  # one read
-            if top - bottom <= _SYMMETRISABLE_RANGE:
-                self.half = xp.exp(0.5 * (log_pi - top))  # Π^{1/2}, scaled so that its largest entry is 1
-        if self.half is not None:
-            K = self.sp.diags(1.0 / self.half) @ L @ self.sp.diags(self.half)
-            K = ((K + K.T) * 0.5).tocsr()  # symmetric up to round-off; make it exactly so for CG
-        else:
-            K = L
+        symmetric = None if log_pi is None else symmetrise(L, log_pi, xp)
+        K, self.half = (L, None) if symmetric is None else symmetric
         self.K, self.symmetric = K, self.half is not None
         self.hierarchy = Multigrid(K, grid)
 

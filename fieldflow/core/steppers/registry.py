@@ -17,7 +17,7 @@ from typing import Any
 from ..validation import SetupWarning, real_number, shown
 from .base import Stepper, check_compatible
 
-__all__ = ["STEPPERS", "OPTION_RANGES", "ADAPTIVE_ONLY_OPTIONS", "make_stepper", "stepper_class", "steppers_for",
+__all__ = ["STEPPERS", "OPTION_RANGES", "ADAPTIVE_ONLY_OPTIONS", "make_stepper", "default_method", "stepper_class", "steppers_for",
            "check_options"]
 
 #: name -> (module, class) of every stepper known by name
@@ -29,6 +29,7 @@ STEPPERS: dict[str, tuple[str, str]] = {
     "log-trbdf2": ("fieldflow.core.steppers.log_density", "LogTRBDF2"),
     "positive-trbdf2": ("fieldflow.core.steppers.positive", "PositiveTRBDF2"),
     "etdrk4": ("fieldflow.core.steppers.exponential", "ETDRK4"),
+    "krylov-exp": ("fieldflow.core.steppers.krylov_exponential", "KrylovExponential"),
     # particle systems
     "forward-euler": ("fieldflow.core.steppers.particle", "ForwardEuler"),
     "heun": ("fieldflow.core.steppers.particle", "Heun"),
@@ -52,6 +53,7 @@ OPTION_RANGES: dict[str, dict[str, Any]] = {
 ADAPTIVE_ONLY_OPTIONS: dict[str, tuple[str, ...]] = {
     "trbdf2": ("rtol", "atol", "positivity_tol"),
     "log-trbdf2": ("rtol", "atol", "positivity_tol"),
+    "krylov-exp": ("max_dim",),
     "etdrk4": ("cfl",),
 }
 
@@ -91,6 +93,19 @@ def steppers_for(problem: Any) -> list[str]:
     return out
 
 
+def default_method(problem: Any, options: dict[str, Any]) -> str:
+    """The stepper ``evolve(method=None, **options)`` uses: ``problem.default_method``, or the first of
+    ``problem.alternative_methods`` that knows every option when the default does not (so that, e.g.,
+    ``linear_solver=`` or ``error_norm=`` on a Fokker–Planck run, options of TR-BDF2 only, choose TR-BDF2)."""
+    name = problem.default_method
+    if set(options) <= set(stepper_class(name).known_options()):
+        return name
+    for alternative in getattr(problem, "alternative_methods", ()):
+        if set(options) <= set(stepper_class(alternative).known_options()):
+            return alternative
+    return name
+
+
 def make_stepper(method: str | Stepper | None, pde: Any, *, dt: float | None = None, adaptive: bool | None = None,
                  rng: Any = None, **options: Any) -> Stepper:
     """A stepper by name (see :data:`STEPPERS`; default ``pde.default_method``), or the given instance.
@@ -105,7 +120,7 @@ def make_stepper(method: str | Stepper | None, pde: Any, *, dt: float | None = N
             raise TypeError(f"options {sorted(options)} cannot be applied to a Stepper instance; pass them to its "
                             "constructor or choose the stepper by name")
         return method
-    name = method or pde.default_method
+    name = method or default_method(pde, options)
     cls = stepper_class(name)
     check_compatible(cls, pde)
     known = cls.known_options()
