@@ -1,4 +1,4 @@
-"""3D and large 2D Fokker–Planck implicit solves: multigrid CG against the paths it replaced.
+"""3D and large 2D Fokker–Planck: the exact-in-time default (Lanczos) and TR-BDF2's multigrid solves.
 
 The Ornstein–Uhlenbeck problem of ``fokker_planck_peers.py`` in 3D (``V = |x|²/2``, ``D = 1``, box
 ``[-6, 6]³``, ``ρ₀ = N((1, −½, ¼), ¼ I)``, exact Gaussian solution) evolved to ``t = 1`` on ``n³`` grids
@@ -8,10 +8,12 @@ multigrid hierarchy), the L1 error against the exact solution at the cell centre
 CG iteration counts per solve (per step size ``c = γ dt/2``: mean and maximum), then fits
 ``time ∝ cells^p`` over the multigrid rows of each setting.
 
-Settings: ``evolve`` defaults (TR-BDF2, rtol = 1e-5), ``rtol=1e-3, error_norm="l1"``, and a fixed step
-``dt = 1/8``, all with the multigrid solver (the default in 3D beyond 5000 cells and in 2D beyond 4·10⁵);
-``--old`` adds, for the defaults row, the solver they replaced on the grids up to ``--old-max``, timed in the
-same run: GMRES preconditioned by ILU in 3D (``linear_solver="iterative"``), sparse LU in 2D.
+Settings: ``evolve`` defaults (``krylov-exp``: one Lanczos exponential ``exp(L)ρ₀``, no time error), and
+TR-BDF2 (``method="trbdf2"``) at its default rtol = 1e-5, at ``rtol=1e-3, error_norm="l1"`` and with a fixed
+step ``dt = 1/8``, all with the multigrid solver (TR-BDF2's default in 3D beyond 5000 cells and in 2D beyond
+4·10⁵); ``--old`` adds, for the TR-BDF2 rtol = 1e-5 row, the solver multigrid replaced on the grids up to
+``--old-max``, timed in the same run: GMRES preconditioned by ILU in 3D (``linear_solver="iterative"``),
+sparse LU in 2D.
 
     PYTHONPATH=. OPENBLAS_NUM_THREADS=1 python benchmarks/fokker_planck_large.py --sizes 32 48 64 96 128 --old
     PYTHONPATH=. OPENBLAS_NUM_THREADS=1 python benchmarks/fokker_planck_large.py --dim 2 --sizes 256 512 1024 --old
@@ -32,8 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 MEANS = {2: (1.0, -0.5), 3: (1.0, -0.5, 0.25)}
 VAR0 = 0.25
-SETTINGS = {"defaults": {}, "rtol=1e-3 L1": {"rtol": 1e-3, "error_norm": "l1"},
-            "dt=1/8": {"dt": 1 / 8, "adaptive": False}}
+SETTINGS = {"defaults": {}, "trbdf2": {"method": "trbdf2"},
+            "rtol=1e-3 L1": {"method": "trbdf2", "rtol": 1e-3, "error_norm": "l1"},
+            "dt=1/8": {"method": "trbdf2", "dt": 1 / 8, "adaptive": False}}
 
 
 def exact(points: np.ndarray, t: float, dim: int) -> np.ndarray:
@@ -50,10 +53,11 @@ def run(n: int, dim: int, options: dict, linear_solver: str = "multigrid") -> di
     t0 = time.perf_counter()
     grid = Grid.box(n=n, extent=6.0, dim=dim)
     pde = FokkerPlanck(grid, Quadratic(dim=dim), D=1.0)
-    traj = evolve(pde, gaussian(grid, MEANS[dim], VAR0), 1.0, progress=False, linear_solver=linear_solver, **options)
+    solver = {"linear_solver": linear_solver} if options.get("method") == "trbdf2" else {}
+    traj = evolve(pde, gaussian(grid, MEANS[dim], VAR0), 1.0, progress=False, **solver, **options)
     seconds = time.perf_counter() - t0
     error = float(np.sum(np.abs(traj.final - exact(np.asarray(grid.points), 1.0, dim))) * grid.cell_volume)
-    cache = pde.__dict__.get("_implicit_solver_cache", {})
+    cache = pde.__dict__.get("_implicit_solver_cache", {}) if solver else {}
     iterations = [it for _, factor in cache.get("factors", {}).values() for it in getattr(factor, "iterations", [])]
     levels = cache["hierarchy"][1].hierarchy.levels if "hierarchy" in cache else 0
     return {"seconds": seconds, "error": error, "steps": traj.info["steps"], "iterations": iterations,
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dim", type=int, default=3, choices=[2, 3])
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 48, 64])
     parser.add_argument("--default-max", type=int, default=None,
-                        help="largest n for the defaults row (rtol 1e-5: 50-70 steps; default 64 in 3D, 1024 in 2D)")
+                        help="largest n for the TR-BDF2 rtol 1e-5 row (50-70 steps; default 64 in 3D, 1024 in 2D)")
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--old", action="store_true", help="also time the replaced solver (3D ILU-GMRES, 2D LU)")
     parser.add_argument("--old-max", type=int, default=48, help="largest n for the replaced solver")
@@ -77,11 +81,11 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for name in args.settings:
         for n in args.sizes:
-            if name == "defaults" and n > args.default_max:
+            if name == "trbdf2" and n > args.default_max:
                 continue
-            # the old path is the old default: timed for the defaults row only
+            # the old path is the old default: timed for the TR-BDF2 rtol 1e-5 row only
             old = "iterative" if args.dim == 3 else "direct"
-            solvers = ["multigrid"] + ([old] if args.old and n <= args.old_max and name == "defaults" else [])
+            solvers = ["multigrid"] + ([old] if args.old and n <= args.old_max and name == "trbdf2" else [])
             for solver in solvers:
                 out = run(n, args.dim, SETTINGS[name], solver)
                 its = out["iterations"]
@@ -95,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for name, n, solver, out in rows:
         its = out["iterations"]
-        label = {"multigrid": "multigrid CG", "iterative": "ILU GMRES (old default)", "direct": "sparse LU"}[solver]
+        label = "Lanczos exp(L)" if name == "defaults" else \
+            {"multigrid": "multigrid CG", "iterative": "ILU GMRES (old default)", "direct": "sparse LU"}[solver]
         iters = f"{np.mean(its):.1f} / {max(its)}" if solver == "multigrid" and its else "–"
         print(f"| {name} | {n}{power} | {label} | {out['seconds']:.2f} s | {out['error']:.2e} | {out['steps']} | {iters} | "
               f"{out['levels'] or '–'} |")
