@@ -94,7 +94,7 @@ def _coefficients(a: np.ndarray, b: np.ndarray, tau: float) -> np.ndarray:
     """``exp(τT) e_1`` for the tridiagonal ``T`` with diagonal ``a`` and off-diagonal ``b``."""
     if a.size == 1:
         return np.array([math.exp(tau * a[0])])
-    ev, Q = eigh_tridiagonal(a, b)
+    ev, Q = eigh_tridiagonal(a, b, check_finite=False)  # finite: checked on reading
     return Q @ (np.exp(tau * ev) * Q[0])
 
 
@@ -141,6 +141,9 @@ def expm_multiply_symmetric(A: Any, b: Any, tau: float, atol: float, max_dim: in
             continue
         next_check = m + max(4, m // 8)
         a, bt = (to_numpy(z) for z in (alpha[:m], beta[:m]))  # one read of what the recurrence found
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(bt))):
+            raise FloatingPointError("the Lanczos recurrence left the floating-point range (a non-finite operator "
+                                     "or vector)")
         small = np.flatnonzero(bt <= 1e-14 * max(np.max(np.abs(a)), np.finfo(float).tiny))
         if small.size:  # K_k nearly invariant: done with k vectors if the neglected part is within atol
             k = int(small[0]) + 1

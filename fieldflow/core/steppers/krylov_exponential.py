@@ -146,7 +146,8 @@ class KrylovExponential(Stepper):
         atol = self.rtol * norm_u + self.atol * (self._scale if self._scale is not None else norm_u)
         if atol < _ATTAINABLE * norm_y:
             return self._by_trbdf2(state, t, dt_max)
-        tau, first = dt_max, self._last[1] if dt_max == self._last[0] else 8
+        dims = self.pde.__dict__["_krylov_exponential_cache"].setdefault("dims", {})  # τ -> dimension, per equation
+        tau, first = dt_max, self._last[1] if dt_max == self._last[0] else dims.get(dt_max, 8)
         mass = xp.sum(u)
         for _ in range(60):
             result = expm_multiply_symmetric(K, y, tau, atol, max_dim=self.max_dim, first_check=first)
@@ -165,6 +166,8 @@ class KrylovExponential(Stepper):
             raise FloatingPointError(f"Lanczos did not reach rtol={self.rtol:g} with {self.max_dim} vectors even for "
                                      f"a step of {tau:.3g} at t={t:.4g}; raise max_dim or rtol")
         self._last = (tau, max(result.dimension, 2))
+        if len(dims) < 64:
+            dims[tau] = self._last[1]
         if self.pde.positive:
             u_new = xp.maximum(u_new, 0.0)  # round-off of the size of tol: exp(τL) keeps densities non-negative
         if conservative:
