@@ -225,7 +225,7 @@ SOLVERS: dict[str, Callable[[], Solver]] = {"fieldflow": FieldflowSolver, "fplan
 #: makes a full scan take an hour; its coarser-grid check is skipped in the default run for that reason)
 SETTINGS: dict[tuple[str, int], list[tuple[int, int]]] = {
     ("fieldflow", 1): [(96, 0), (96, 1), (96, 2), (80, 3)],
-    ("fieldflow", 2): [(96, 0), (112, 1), (96, 2), (96, 3)],
+    ("fieldflow", 2): [(112, 0), (112, 1), (96, 2), (96, 3)],
     ("fplanck", 1): [(96, 0)],
     ("fplanck", 2): [(112, 0)],
     ("py-pde", 1): [(112, 0)],

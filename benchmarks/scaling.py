@@ -78,6 +78,22 @@ def fokker_planck(dim: int) -> Callable[[int], tuple[float, float, int]]:
     return measure
 
 
+def fokker_planck_exponential(dim: int) -> Callable[[int], tuple[float, float, int]]:
+    """The default Fokker–Planck step, ``exp(L)ρ₀`` to ``t = 1`` by Lanczos (``krylov-exp``)."""
+    from fieldflow.core.steppers.krylov_exponential import KrylovExponential
+
+    def measure(n: int) -> tuple[float, float, int]:
+        grid = ff.Grid.box(n, 6.0, dim)
+        pde = ff.FokkerPlanck(grid, ff.potentials.Quadratic(dim=dim))
+        rho = pde.validate(ff.densities.gaussian(grid, mean=[1.0, -0.5, 0.25][:dim], cov=0.25))
+        stepper = KrylovExponential(pde)
+        stepper.initial_dt(rho, 0.0, 1.0)
+        step = best(lambda: stepper.step(rho, 0.0, 1.0))
+        L, x = pde.linear_operator(), rho.ravel()
+        return step, best(lambda: L @ x, 5), grid.size
+    return measure
+
+
 def mckean_vlasov(n: int) -> tuple[float, float, int]:
     from fieldflow.core.steppers.exponential import ETDRK4
     from fieldflow.mckean_vlasov.interactions import kuramoto_daido
@@ -235,6 +251,10 @@ FAMILIES: dict[str, tuple[Callable, list[int], list[int], str, str, str]] = {
                          "SpMV with L"),
     "fokker_planck_3d": (fokker_planck(3), [24, 32, 48, 64], [24, 32, 40], "cells", "TR-BDF2 step (multigrid CG)",
                          "SpMV with L"),
+    "fokker_planck_2d_exp": (fokker_planck_exponential(2), [64, 128, 256, 512], [64, 128, 256], "cells",
+                             "exp(L)ρ₀ to t = 1 (default)", "SpMV with L"),
+    "fokker_planck_3d_exp": (fokker_planck_exponential(3), [24, 32, 48, 64], [24, 32, 40], "cells",
+                             "exp(L)ρ₀ to t = 1 (default)", "SpMV with L"),
     "mckean_vlasov": (mckean_vlasov, [1024, 4096, 16384, 65536], [1024, 4096, 16384], "nodes", "ETDRK4 step",
                       "10 real FFTs"),
     "svgd_2d": (svgd, [64, 128, 256], [32, 64, 128], "cells", "right-hand side", "its FFT calls"),

@@ -60,13 +60,15 @@ def test_lanczos_is_exact_on_an_invariant_space_and_reports_non_convergence():
     assert not short.converged and short.estimate > 1e-12
 
 
-def test_default_fokker_planck_runs_are_exact_in_time():
-    """The default stepper of FokkerPlanck is krylov-exp, one step per save; every save agrees with the dense
+@pytest.mark.parametrize("dense_limit", [None, 0], ids=["eigendecomposition", "lanczos"])
+def test_default_fokker_planck_runs_are_exact_in_time(dense_limit):
+    """The default stepper of FokkerPlanck is krylov-exp, one step per save (96 cells: from the cached
+    eigen-decomposition; ``dense_limit=0``: by Lanczos); every save agrees with an independent dense
     exp(tL)ρ₀ to 1e-10 in L1 (the default rtol; TR-BDF2 at rtol 1e-10 is 1e-8 off, in 5268 steps), keeps the
     mass to 1e-14 and positivity, and lowers the KL at every save."""
     pde = _fp(96, 1)
     rho0 = _start(pde)
-    traj = ff.evolve(pde, rho0, 2.0, save_every=0.25)
+    traj = ff.evolve(pde, rho0, 2.0, save_every=0.25, **({} if dense_limit is None else {"dense_limit": 0}))
     assert traj.info["method"] == "krylov-exp" and traj.info["steps"] == 8
     h = pde.grid.cell_volume
     for t, state in zip(traj.times, traj.states):
@@ -101,7 +103,7 @@ def test_heavy_tails_are_stepped_by_trbdf2():
     round-off) is stepped by TR-BDF2 instead; the answer agrees with an explicit TR-BDF2 run."""
     pde = _fp(200, 1, 8.0, V=DoubleWell())
     rho0 = ff.densities.gaussian(pde.grid, mean=0.0, cov=4.0)
-    stepper = KrylovExponential(pde)
+    stepper = KrylovExponential(pde, dense_limit=0)
     stepper.initial_dt(rho0, 0.0, 0.5)
     stepper.step(rho0, 0.0, 0.5)
     assert stepper.fallback is not None
@@ -119,6 +121,8 @@ def test_options_of_trbdf2_choose_trbdf2_and_unknown_options_are_named():
         ff.evolve(pde, rho0, 0.1, method="krylov-exp", error_norm="l1")
     with pytest.raises(ValueError, match="max_dim"):
         ff.evolve(pde, rho0, 0.1, max_dim=1)
+    with pytest.raises(ValueError, match="dense_limit"):
+        ff.evolve(pde, rho0, 0.1, dense_limit=-1)
 
 
 def test_time_dependent_operators_are_refused():
@@ -135,6 +139,6 @@ def test_a_too_small_max_dim_halves_the_step():
     """With room for 12 vectors only, a step to t = 1 is split until each piece converges; still exact."""
     pde = _fp(96, 1)
     rho0 = _start(pde)
-    small = ff.evolve(pde, rho0, 1.0, max_dim=12)
+    small = ff.evolve(pde, rho0, 1.0, max_dim=12, dense_limit=0)
     assert small.info["steps"] > 1
     np.testing.assert_allclose(small.final, ff.evolve(pde, rho0, 1.0).final, rtol=0, atol=1e-9)

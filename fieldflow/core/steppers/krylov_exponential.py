@@ -40,6 +40,10 @@ __all__ = ["KrylovExponential"]
 #: round-off floor of the Lanczos error relative to the symmetrised vector's norm
 _ATTAINABLE = 1e-14
 
+#: default ``dense_limit``: grids of at most this many cells take ``exp(τK)`` from one eigen-decomposition of ``K``
+#: (cached per operator): two dense products per step instead of a Lanczos process
+DENSE_LIMIT = 2048
+
 
 class KrylovExponential(Stepper):
     """``u ← exp(τL) u`` by the Lanczos process on the symmetrised generator (exact in time; see the module).
@@ -57,6 +61,9 @@ class KrylovExponential(Stepper):
         ``1e-10`` and ``0``; the names and the meaning of TR-BDF2's, which bound its local error).
     max_dim : int
         Largest Krylov dimension per step (default 1000); beyond it the step is halved.
+    dense_limit : int
+        Grids of at most this many cells (default 2048) use one eigen-decomposition of ``K`` (cached on the
+        equation) instead of the Lanczos process: ``exp(τK)y = Q e^{τΛ} Qᵀ y``, exact to round-off.
     """
 
     name = "krylov-exp"
@@ -64,7 +71,7 @@ class KrylovExponential(Stepper):
     requires = ("linear_operator", "reversible_measure")
 
     def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, rtol: float = 1e-10,
-                 atol: float = 0.0, max_dim: int = 1000):
+                 atol: float = 0.0, max_dim: int = 1000, dense_limit: int = DENSE_LIMIT):
         super().__init__(pde, dt, adaptive)
         if getattr(pde, "time_dependent", False):
             raise ValueError(f"stepper 'krylov-exp' needs a time-independent operator; {type(pde).__name__} "
@@ -73,7 +80,9 @@ class KrylovExponential(Stepper):
             raise ValueError("krylov-exp with adaptive=False needs a fixed dt")
         if isinstance(max_dim, bool) or not isinstance(max_dim, (int, np.integer)) or max_dim < 2:
             raise ValueError(f"max_dim must be an integer ≥ 2, got {max_dim!r}")
-        self.rtol, self.atol, self.max_dim = float(rtol), float(atol), int(max_dim)
+        if isinstance(dense_limit, bool) or not isinstance(dense_limit, (int, np.integer)) or dense_limit < 0:
+            raise ValueError(f"dense_limit must be an integer ≥ 0 (cells), got {dense_limit!r}")
+        self.rtol, self.atol, self.max_dim, self.dense_limit = float(rtol), float(atol), int(max_dim), int(dense_limit)
         self._scale: float | None = None
         self._last: tuple[float, int] = (math.nan, 8)  # (τ, Krylov dimension) of the last step
         self.fallback: Stepper | None = None
@@ -109,7 +118,9 @@ class KrylovExponential(Stepper):
             symmetric = symmetrise(L, pde.reversible_measure(0.0), xp)
             ones = xp.ones(L.shape[0])
             sums, scale = to_numpy(xp.stack([xp.max(xp.abs(ones @ L)), xp.max(xp.abs(L.diagonal()))]))
+            cache.clear()
             cache.update(L=L, symmetric=symmetric, conservative=bool(sums <= 1e-12 * max(float(scale), 1e-300)))
+
         if cache["symmetric"] is None:
             return None
         K, half = cache["symmetric"]
@@ -146,9 +157,16 @@ class KrylovExponential(Stepper):
         atol = self.rtol * norm_u + self.atol * (self._scale if self._scale is not None else norm_u)
         if atol < _ATTAINABLE * norm_y:
             return self._by_trbdf2(state, t, dt_max)
-        dims = self.pde.__dict__["_krylov_exponential_cache"].setdefault("dims", {})  # τ -> dimension, per equation
-        tau, first = dt_max, self._last[1] if dt_max == self._last[0] else dims.get(dt_max, 8)
         mass = xp.sum(u)
+        cache = self.pde.__dict__["_krylov_exponential_cache"]
+        if u.size <= self.dense_limit:  # a small grid: exp(τK) from the eigen-decomposition, exact to round-off
+            if "eigen" not in cache:
+                cache["eigen"] = xp.linalg.eigh(K.toarray())  # K = Q diag(λ) Qᵀ, once per operator
+            ev, Q = cache["eigen"]
+            u_new = (Q @ (xp.exp(dt_max * ev) * (Q.T @ y))) * half
+            return self._finish(u_new, mass, conservative, state.shape, dt_max, self._next(t, dt_max))
+        dims = cache.setdefault("dims", {})  # τ -> the Krylov dimension that sufficed, per equation
+        tau, first = dt_max, self._last[1] if dt_max == self._last[0] else dims.get(dt_max, 8)
         for _ in range(60):
             result = expm_multiply_symmetric(K, y, tau, atol, max_dim=self.max_dim, first_check=first)
             if not result.converged:
@@ -168,12 +186,17 @@ class KrylovExponential(Stepper):
         self._last = (tau, max(result.dimension, 2))
         if len(dims) < 64:
             dims[tau] = self._last[1]
+        return self._finish(u_new, mass, conservative, state.shape, tau, self._next(t, tau) if tau == dt_max else tau)
+
+    def _finish(self, u_new: Any, mass: Any, conservative: bool, shape: tuple, tau: float, dt_next: float) -> StepResult:
+        """Positivity and mass made exact (changes of the size of the tolerance; see the module docstring)."""
+        xp = self.pde.grid.xp
         if self.pde.positive:
-            u_new = xp.maximum(u_new, 0.0)  # round-off of the size of tol: exp(τL) keeps densities non-negative
+            u_new = xp.maximum(u_new, 0.0)  # exp(τL) keeps densities non-negative
         if conservative:
             total = xp.sum(u_new)
             u_new = u_new * (mass / xp.where(total > 0, total, 1.0))  # exp(τL) keeps Σu exactly
-        return StepResult(u_new.reshape(state.shape), tau, self._next(t, tau) if tau == dt_max else tau)
+        return StepResult(u_new.reshape(shape), tau, dt_next)
 
     def _next(self, t: float, tau: float) -> float:
         """The next proposal: the fixed ``dt``, or (adaptive) the rest of the run (``evolve`` stops it at save times)."""
