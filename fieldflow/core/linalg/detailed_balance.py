@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import to_numpy
-from .stencil import sparse_modules
+from .stencil import sparse_module
 
 __all__ = ["symmetrise", "SYMMETRISABLE_RANGE"]
 
@@ -23,7 +23,7 @@ SYMMETRISABLE_RANGE = 1300.0
 def symmetrise(L: Any, log_pi: Any, xp: Any) -> tuple[Any, Any] | None:
     """``(K, Π^{1/2})`` with ``K = Π^{-1/2} L Π^{1/2}`` made exactly symmetric, or ``None`` when ``log π``
     spans more than :data:`SYMMETRISABLE_RANGE` (``Π^{1/2}`` scaled to a largest entry of ``1``)."""
-    sp, _ = sparse_modules(xp)
+    sp = sparse_module(xp)
     log_pi = xp.asarray(log_pi).ravel()
     top, bottom = (float(v) for v in to_numpy(xp.stack([xp.max(log_pi), xp.min(log_pi)])))  # one read
     if top - bottom > SYMMETRISABLE_RANGE:

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 import numpy as np
-from scipy.linalg import eigh_tridiagonal
 
 from ..backend import namespace_of, to_numpy
 
@@ -94,6 +93,8 @@ def _coefficients(a: np.ndarray, b: np.ndarray, tau: float) -> np.ndarray:
     """``exp(τT) e_1`` for the tridiagonal ``T`` with diagonal ``a`` and off-diagonal ``b``."""
     if a.size == 1:
         return np.array([math.exp(tau * a[0])])
+    from scipy.linalg import eigh_tridiagonal  # imported on first use: scipy.linalg costs ~0.1 s at start-up
+
     ev, Q = eigh_tridiagonal(a, b, check_finite=False)  # finite: checked on reading
     return Q @ (np.exp(tau * ev) * Q[0])
 
