@@ -231,7 +231,7 @@ SETTINGS: dict[tuple[str, int], list[tuple[int, int]]] = {
     ("py-pde", 1): [(112, 0)],
     ("py-pde", 2): [(112, 0)],
     # 3D (``--dims 3 --rounds 1 --no-rebuild --no-fresh``: each solve takes a minute or more)
-    ("fieldflow", 3): [(96, 0), (96, 3)],
+    ("fieldflow", 3): [(112, 0), (96, 3)],
     ("fplanck", 3): [(112, 0)],
 }
 
