@@ -49,7 +49,7 @@ from fieldflow.mckean_vlasov import (Fourier, LinearizedMcKeanVlasov, McKeanVlas
                                      kuramoto_daido, kuramoto_free_energy_profile, stationary_states,
                                      uniform_eigenvalues)
 from fieldflow.mckean_vlasov import finite_size as fs
-from fieldflow.mckean_vlasov.continuation import bifurcation_diagram
+from fieldflow.mckean_vlasov.continuation import bifurcation_diagram, spectral_fold
 from fieldflow.mckean_vlasov.landscape import free_energy_landscape
 from fieldflow.mckean_vlasov.self_consistency import SelfConsistency, non_even_states
 from fieldflow.potentials import Banana, DoubleWell, FromFunctions, GaussianMixture, Quadratic
@@ -140,6 +140,10 @@ ENTRIES = [
     Entry("evolve (trbdf2 options)", _evolve,
           dict(problem=FP, state0=RHO, t_end=0.05, rtol=1e-5, atol=1e-8, newton_tol=1e-10, max_newton=30,
                max_steps=200),
+          EVOLVE),
+    Entry("evolve (krylov-exp options)", _evolve,
+          dict(problem=FP, state0=RHO, t_end=0.05, method="krylov-exp", rtol=1e-10, atol=0.0, max_dim=1000,
+               dense_limit=2048, max_steps=200),
           EVOLVE),
     Entry("evolve (ssprk3 options)", _evolve, dict(problem=FP, state0=RHO, t_end=0.01, method="ssprk3", cfl=0.9,
                                                    max_steps=200),
@@ -320,6 +324,18 @@ def test_bad_values_give_a_clear_error_or_a_finite_result(entry):
         _call(entry, arg, value)
 
     check()
+
+
+@pytest.mark.slow
+def test_spectral_fold_bad_values_give_a_clear_error_or_a_finite_result():
+    """``spectral_fold`` needs a fold of a computed branch (one continuation, ~1 s) and each valid call solves
+    the self-consistency along the branch (~0.4 s): the same property as above, in the slow suite."""
+    W = kuramoto_daido(0.6)
+    fold = bifurcation_diagram(W, (0.5, 1.4), spectra=False).folds[0]
+    entry = Entry("spectral_fold", spectral_fold, dict(W=W, fold=fold, width=0.02, modes=32, n=None),
+                  {"W": ("Fourier",), "fold": ("SpecialPoint", "fold")},
+                  valid=lambda out: np.isfinite(out[0]) and bool(np.all(np.isfinite(out[1]))))
+    test_bad_values_give_a_clear_error_or_a_finite_result(entry)
 
 
 def test_every_problem_and_target_of_the_package_is_covered():

@@ -739,7 +739,19 @@ def spectral_fold(W: Fourier, fold: SpecialPoint, width: float = 0.02, modes: in
     from .linearized import linearized_spectrum
     from .stationary import self_consistency_residual
 
-    n = int(n or resolution(W, fold.K))
+    if not isinstance(W, Fourier):
+        raise TypeError(f"W must be the Fourier interaction of the diagram, got {type(W).__name__}")
+    if not isinstance(fold, SpecialPoint) or fold.kind != "fold":
+        raise TypeError(f"fold must be a fold of a bifurcation diagram (a SpecialPoint of kind 'fold', from "
+                        f"bifurcation_diagram(...).folds), got {fold!r}")
+    x1 = float(fold.moments[0])
+    width = real_number(width, "width", positive=True, maximum=0.5, hint="the half-width of the bracket in x_1")
+    if not -1 < x1 - width < x1 + width < 1:
+        raise ValueError(f"width = {width:g} takes x_1 = {x1:.4g} ± width outside the moment space (−1, 1); "
+                         "pass a smaller width")
+    modes = integer(modes, "modes", minimum=1, maximum=4096, hint="Fourier modes of the spectra of L_q")
+    n = resolution(W, fold.K) if n is None else integer(n, "n", minimum=8, maximum=1 << 16,
+                                                         hint="grid points on the circle")
     theta = np.asarray(Grid.torus(n).axes[0])
     guess = np.append(fold.moments[1:], fold.K)
 
@@ -756,7 +768,11 @@ def spectral_fold(W: Fourier, fold: SpecialPoint, width: float = 0.02, modes: in
         sp = linearized_spectrum(W, y[-1], q, modes=modes, count=4, vectors=False)
         return float(np.delete(sp.eigenvalues, sp.zero_mode)[0])
 
-    x1 = float(fold.moments[0])
+    low, high = top(x1 - width), top(x1 + width)
+    if not (np.isfinite(low) and np.isfinite(high)) or low * high > 0:
+        raise ValueError(f"the leading eigenvalue of L_q does not change sign on x_1 = {x1:.4g} ± width "
+                         f"(width = {width:g}: {low:.3g} and {high:.3g}); the branch there is not near this fold — "
+                         "pass a smaller width (a wide bracket can leave the branch), or the fold of this W")
     root = brentq(top, x1 - width, x1 + width, xtol=1e-14, rtol=1e-15)
     y = branch(root)
     return float(y[-1]), y[:-1]
