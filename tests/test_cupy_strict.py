@@ -126,6 +126,8 @@ GRID_CASES = {
                                                    krylov=True),
     "fokker_planck-3d-krylov-exp-lanczos": GridCase(_fp(12, 3), dict(method="krylov-exp", dt=2**-5, dense_limit=0), 10,
                                                    krylov=True),
+    "fokker_planck-2d-krylov-exp-chebyshev": GridCase(_fp(24, 2), dict(method="krylov-exp", dt=2**-5, dense_limit=0,
+                                                                    algorithm="chebyshev"), 10, krylov=True),
     "fokker_planck-time-dependent-trbdf2": GridCase(_fp_time, dict(method="trbdf2", dt=2**-7, linear_solver="iterative",
                                                                    preconditioner="dct"), 40, krylov=True),
     "fokker_planck-1d-log-trbdf2": GridCase(_fp(96, 1), dict(method="log-trbdf2", dt=2**-7), 90, krylov=True),

@@ -11,6 +11,7 @@ import pytest
 
 import fieldflow as ff
 from fieldflow.core.linalg import expm_multiply_symmetric, symmetrise
+from fieldflow.core.linalg.chebyshev import chebyshev_degree, expm_multiply_chebyshev, spectral_radius_bound
 from fieldflow.core.steppers.krylov_exponential import KrylovExponential
 from fieldflow.potentials import DoubleWell, Quadratic
 
@@ -48,6 +49,22 @@ def test_lanczos_matches_a_dense_eigendecomposition(dim, n, tau):
     assert one.dimension <= 64  # bounded as τ grows: the slow modes alone matter
 
 
+@pytest.mark.parametrize("dim,n", [(1, 96), (2, 24)])
+@pytest.mark.parametrize("tau", [0.01, 1.0, 100.0])
+def test_chebyshev_matches_a_dense_eigendecomposition_within_its_a_priori_bound(dim, n, tau):
+    """The truncated expansion errs by at most the requested 1e-12·‖b‖ (its tail bound, plus round-off of about
+    degree·ε; measured ≤ 7e-13), with the degree ``chebyshev_degree`` announces; Gershgorin bounds the spectrum."""
+    pde = _fp(n, dim, 12.0 if dim == 1 else 8.0)
+    u = _start(pde).ravel()
+    K, half = symmetrise(pde.linear_operator(), pde.reversible_measure(), np)
+    b = u / half
+    rho = spectral_radius_bound(K)
+    assert rho >= -np.linalg.eigvalsh(K.toarray()).min()
+    x, products = expm_multiply_chebyshev(K, b, tau, rho, atol=1e-12 * np.linalg.norm(b))
+    assert products == chebyshev_degree(tau, rho, 1e-12)
+    assert np.linalg.norm(x - _dense_exp(pde, tau, u) / half) <= (1e-12 + 10 * products * 2.2e-16) * np.linalg.norm(b)
+
+
 def test_lanczos_is_exact_on_an_invariant_space_and_reports_non_convergence():
     pde = _fp(64, 1)
     K, half = symmetrise(pde.linear_operator(), pde.reversible_measure(), np)
@@ -60,15 +77,17 @@ def test_lanczos_is_exact_on_an_invariant_space_and_reports_non_convergence():
     assert not short.converged and short.estimate > 1e-12
 
 
-@pytest.mark.parametrize("dense_limit", [None, 0], ids=["eigendecomposition", "lanczos"])
-def test_default_fokker_planck_runs_are_exact_in_time(dense_limit):
+@pytest.mark.parametrize("options", [{}, {"dense_limit": 0, "algorithm": "lanczos"},
+                                     {"dense_limit": 0, "algorithm": "chebyshev"}],
+                         ids=["eigendecomposition", "lanczos", "chebyshev"])
+def test_default_fokker_planck_runs_are_exact_in_time(options):
     """The default stepper of FokkerPlanck is krylov-exp, one step per save (96 cells: from the cached
-    eigen-decomposition; ``dense_limit=0``: by Lanczos); every save agrees with an independent dense
+    eigen-decomposition; ``dense_limit=0``: by Lanczos or by the Chebyshev expansion); every save agrees with an independent dense
     exp(tL)ρ₀ to 1e-10 in L1 (the default rtol; TR-BDF2 at rtol 1e-10 is 1e-8 off, in 5268 steps), keeps the
     mass to 1e-14 and positivity, and lowers the KL at every save."""
     pde = _fp(96, 1)
     rho0 = _start(pde)
-    traj = ff.evolve(pde, rho0, 2.0, save_every=0.25, **({} if dense_limit is None else {"dense_limit": 0}))
+    traj = ff.evolve(pde, rho0, 2.0, save_every=0.25, **options)
     assert traj.info["method"] == "krylov-exp" and traj.info["steps"] == 8
     h = pde.grid.cell_volume
     for t, state in zip(traj.times, traj.states):
@@ -123,6 +142,8 @@ def test_options_of_trbdf2_choose_trbdf2_and_unknown_options_are_named():
         ff.evolve(pde, rho0, 0.1, max_dim=1)
     with pytest.raises(ValueError, match="dense_limit"):
         ff.evolve(pde, rho0, 0.1, dense_limit=-1)
+    with pytest.raises(ValueError, match="algorithm"):
+        ff.evolve(pde, rho0, 0.1, algorithm="arnoldi")
 
 
 def test_time_dependent_operators_are_refused():

@@ -7,6 +7,7 @@ module                 what
                        NumPy and CuPy)
 ``multigrid``          geometric multigrid V-cycles (Galerkin coarse operators) for stencil matrices
 ``lanczos``            ``exp(τA) b`` for symmetric negative semi-definite ``A`` (Lanczos, one or two passes)
+``chebyshev``          ``exp(τA) b`` by the Chebyshev expansion (a-priori degree, one pass, three vectors)
 ``detailed_balance``   the symmetrised generator ``Π^{-1/2} L Π^{1/2}`` of a reversible ``L``
 ``stencil``            sparse matrices of nearest-neighbour stencils, assembled in the grid's namespace
 ``preconditioners``    approximate inverses of stencil matrices: host LU, Jacobi, Jacobi-scaled DCT, multigrid

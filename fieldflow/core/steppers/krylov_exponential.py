@@ -32,6 +32,8 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..linalg import expm_multiply_symmetric, symmetrise
+from ..linalg.chebyshev import chebyshev_degree, expm_multiply_chebyshev, spectral_radius_bound
+from ..linalg.lanczos import BASIS_MEMORY
 from ..problem import PDE
 from .base import Stepper, StepResult
 
@@ -64,6 +66,11 @@ class KrylovExponential(Stepper):
     dense_limit : int
         Grids of at most this many cells (default 2048) use one eigen-decomposition of ``K`` (cached on the
         equation) instead of the Lanczos process: ``exp(τK)y = Q e^{τΛ} Qᵀ y``, exact to round-off.
+    algorithm : {"auto", "lanczos", "chebyshev"}
+        Beyond ``dense_limit``: the Lanczos process (adaptive; one pass while its basis fits in 256 MB) or the
+        Chebyshev expansion (:mod:`fieldflow.core.linalg.chebyshev`: a-priori degree, one pass, three vectors).
+        ``"auto"`` takes Chebyshev when Lanczos would need a second pass and is not known to need fewer than
+        half as many vectors for this step size.
     """
 
     name = "krylov-exp"
@@ -71,7 +78,7 @@ class KrylovExponential(Stepper):
     requires = ("linear_operator", "reversible_measure")
 
     def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, rtol: float = 1e-10,
-                 atol: float = 0.0, max_dim: int = 1000, dense_limit: int = DENSE_LIMIT):
+                 atol: float = 0.0, max_dim: int = 1000, dense_limit: int = DENSE_LIMIT, algorithm: str = "auto"):
         super().__init__(pde, dt, adaptive)
         if getattr(pde, "time_dependent", False):
             raise ValueError(f"stepper 'krylov-exp' needs a time-independent operator; {type(pde).__name__} "
@@ -82,7 +89,10 @@ class KrylovExponential(Stepper):
             raise ValueError(f"max_dim must be an integer ≥ 2, got {max_dim!r}")
         if isinstance(dense_limit, bool) or not isinstance(dense_limit, (int, np.integer)) or dense_limit < 0:
             raise ValueError(f"dense_limit must be an integer ≥ 0 (cells), got {dense_limit!r}")
+        if algorithm not in ("auto", "lanczos", "chebyshev"):
+            raise ValueError(f"algorithm must be 'auto', 'lanczos' or 'chebyshev', got {algorithm!r}")
         self.rtol, self.atol, self.max_dim, self.dense_limit = float(rtol), float(atol), int(max_dim), int(dense_limit)
+        self.algorithm = algorithm
         self._scale: float | None = None
         self._last: tuple[float, int] = (math.nan, 8)  # (τ, Krylov dimension) of the last step
         self.fallback: Stepper | None = None
@@ -169,6 +179,15 @@ class KrylovExponential(Stepper):
             u_new = (Q @ (xp.exp(dt_max * ev) * (Q.T @ y))) * half
             return self._finish(u_new, mass, conservative, state.shape, dt_max, self._next(t, dt_max))
         dims = cache.setdefault("dims", {})  # τ -> the Krylov dimension that sufficed, per equation
+        if self.algorithm != "lanczos":
+            if "rho" not in cache:
+                cache["rho"] = spectral_radius_bound(cache["symmetric"][0], xp)
+            degree = chebyshev_degree(dt_max, cache["rho"], atol / norm_y)
+            fits = degree * u.size * 8 <= BASIS_MEMORY
+            known = dims.get(dt_max)
+            if self.algorithm == "chebyshev" or not (fits or (known is not None and 2 * known < degree)):
+                x, _ = expm_multiply_chebyshev(K, y, dt_max, cache["rho"], atol)
+                return self._finish(x * half, mass, conservative, state.shape, dt_max, self._next(t, dt_max))
         tau, first = dt_max, self._last[1] if dt_max == self._last[0] else dims.get(dt_max, 8)
         for _ in range(60):
             result = expm_multiply_symmetric(K, y, tau, atol, max_dim=self.max_dim, first_check=first)
