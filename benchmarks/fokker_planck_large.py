@@ -59,10 +59,14 @@ def run(n: int, dim: int, options: dict, linear_solver: str = "multigrid") -> di
     error = float(np.sum(np.abs(traj.final - exact(np.asarray(grid.points), 1.0, dim))) * grid.cell_volume)
     cache = pde.__dict__.get("_implicit_solver_cache", {}) if solver else {}
     iterations = [it for _, factor in cache.get("factors", {}).values() for it in getattr(factor, "iterations", [])]
-    if not solver:  # the default: the Krylov dimension of each Lanczos step
-        iterations = list(pde.__dict__.get("_krylov_exponential_cache", {}).get("dims", {}).values())
+    algorithm = None
+    if not solver:  # the default: the Krylov dimension of each Lanczos step, or the Chebyshev degree
+        exp_cache = pde.__dict__.get("_krylov_exponential_cache", {})
+        algorithm = "Chebyshev" if exp_cache.get("degrees") else "Lanczos"
+        iterations = list(exp_cache.get("degrees" if algorithm == "Chebyshev" else "dims", {}).values())
     levels = cache["hierarchy"][1].hierarchy.levels if "hierarchy" in cache else 0
     return {"seconds": seconds, "error": error, "steps": traj.info["steps"], "iterations": iterations,
+            "algorithm": algorithm,
             "levels": levels, "mass": abs(traj["mass"][-1] - traj["mass"][0])}
 
 
@@ -97,12 +101,12 @@ def main(argv: list[str] | None = None) -> None:
                       f"{max(its) if its else 0}  levels {out['levels']}  |Δmass| {out['mass']:.1e}", flush=True)
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
     power = "³" if args.dim == 3 else "²"
-    print(f"| setting | n{power} | solver | time | L1 error | steps | CG iterations per solve or Krylov dimension "
-          "(mean / max) | levels |")
+    print(f"| setting | n{power} | solver | time | L1 error | steps | CG iterations per solve, or Lanczos vectors / "
+          "Chebyshev degree (mean / max) | levels |")
     print("|---|---|---|---|---|---|---|---|")
     for name, n, solver, out in rows:
         its = out["iterations"]
-        label = "Lanczos exp(L)" if name == "defaults" else \
+        label = f"exp(L): {out['algorithm']}" if name == "defaults" else \
             {"multigrid": "multigrid CG", "iterative": "ILU GMRES (old default)", "direct": "sparse LU"}[solver]
         iters = f"{np.mean(its):.1f} / {max(its)}" if solver == "multigrid" and its else "–"  # multigrid or Lanczos
         print(f"| {name} | {n}{power} | {label} | {out['seconds']:.2f} s | {out['error']:.2e} | {out['steps']} | {iters} | "

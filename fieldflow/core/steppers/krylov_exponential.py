@@ -186,7 +186,8 @@ class KrylovExponential(Stepper):
             fits = degree * u.size * 8 <= BASIS_MEMORY
             known = dims.get(dt_max)
             if self.algorithm == "chebyshev" or not (fits or (known is not None and 2 * known < degree)):
-                x, _ = expm_multiply_chebyshev(K, y, dt_max, cache["rho"], atol)
+                x, products = expm_multiply_chebyshev(K, y, dt_max, cache["rho"], atol)
+                cache.setdefault("degrees", {})[dt_max] = products  # for reports: products per step size
                 return self._finish(x * half, mass, conservative, state.shape, dt_max, self._next(t, dt_max))
         tau, first = dt_max, self._last[1] if dt_max == self._last[0] else dims.get(dt_max, 8)
         for _ in range(60):
