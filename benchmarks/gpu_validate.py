@@ -16,7 +16,8 @@ Sections (``--only a,b`` / ``--skip c``):
 ``tests``          ``pytest -m "not slow" -k cupy`` in a subprocess (the real-CuPy and stand-in cases)
 ``fft``            rfftn + irfftn pairs of 2²⁰, 1024², 128³ points
 ``mckean_vlasov``  ETDRK4 steps of McKean–Vlasov on the torus, n = 2²⁰
-``fokker_planck``  TR-BDF2 steps of Fokker–Planck, 512² and 128³ (default solvers: multigrid CG on the GPU) and
+``fokker_planck``  TR-BDF2 steps of Fokker–Planck, 512² and 128³ (default solvers: multigrid CG on the GPU), the
+                   default ``krylov-exp`` (one exponential over τ = 1/4: Chebyshev, and Lanczos forced), and
                    128³ with GMRES + DCT preconditioner
 ``landau``         the Coulomb (γ = −3) Landau right-hand side, 96² and 32³
 ``svgd``           one implicit LogTRBDF2 step of mean-field SVGD on 256² (Jacobi on the GPU, LU on the host)
@@ -243,6 +244,12 @@ def section_fokker_planck(ctx: Context) -> list[dict[str, Any]]:
     iterative = {"linear_solver": "iterative", "preconditioner": "dct"}
     rows.append(stepping(ctx, make(n3, 3), "trbdf2", 2**-7, 2, iterative, "Fokker–Planck TR-BDF2", f"{n3}³",
                          note="GMRES + DCT preconditioner on both", cpu_steps=1))
+    # the default since 2026-12-01: one exact exponential per save interval (here τ = 1/4)
+    for n, dim, options, note in ((n2, 2, {}, "default (Chebyshev beyond a 256 MB Lanczos basis)"),
+                                  (n3, 3, {}, "default (Chebyshev beyond a 256 MB Lanczos basis)"),
+                                  (n3, 3, {"algorithm": "lanczos"}, "Lanczos forced (two passes)")):
+        rows.append(stepping(ctx, make(n, dim), "krylov-exp", 0.25, 2, options, "Fokker–Planck krylov-exp (τ = 1/4)",
+                             f"{n}{'²' if dim == 2 else '³'}", note=note, cpu_steps=1))
     return rows
 
 
