@@ -35,7 +35,7 @@ def test_dry_run_writes_every_section(tmp_path, capsys):
     assert not errors, errors
     rows = [r for name in ("fft", "mckean_vlasov", "fokker_planck", "landau", "svgd", "blob_pairs")
             for r in sections[name]["result"]]
-    assert len(rows) == 11  # 3 FFT sizes, 1 McKean–Vlasov, 3 Fokker–Planck, 2 Landau, 1 SVGD, 1 pair sum
+    assert len(rows) == 14  # 3 FFT sizes, 1 McKean–Vlasov, 3 Fokker–Planck TR-BDF2 + 3 krylov-exp, 2 Landau, 1 SVGD, 1 pair sum
     for r in rows:  # the stand-in computes what NumPy does: only FFT providers' round-off differs, except where the
         # backends' default solvers differ (multigrid CG to relative residual 1e-10 against LU: a few steps, κ ≲ 10)
         assert r["rel_diff"] < (1e-8 if "CPU sparse LU" in r.get("note", "") else 1e-12), r
