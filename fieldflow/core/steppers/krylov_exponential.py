@@ -6,18 +6,24 @@ time is ``exp(τL) u``, and ``K = Π^{-1/2} L Π^{1/2}`` is symmetric negative s
 
 .. math:: u(t + \\tau) = \\Pi^{1/2} \\exp(\\tau K)\\, \\Pi^{-1/2} u(t)
 
-is computed by the Lanczos process (:func:`~fieldflow.core.linalg.lanczos.expm_multiply_symmetric`) to a
-stated tolerance, with no time-discretisation error: one step per save interval, whatever its length,
-at the cost of a few dozen products with ``K`` (``m ≈ 2.3\\sqrt{ρτ}`` for spectrum ``[−ρ, 0]``, bounded
-as ``τ → ∞``), no factorisation and no linear solve.
+is computed to a stated tolerance with no time-discretisation error — one step per save interval, whatever
+its length, no factorisation and no linear solve — in one of three ways:
 
-Accuracy.  ``‖Π^{1/2} e‖₂ ≤ ‖e‖₂`` (``max Π^{1/2} = 1``), so a Lanczos error ``‖e‖₂ ≤ rtol·‖u‖₂`` in the
+* grids of at most ``dense_limit`` cells: from one eigen-decomposition ``K = QΛQᵀ`` (cached on the equation),
+  ``exp(τK)y = Q e^{τΛ} Qᵀ y``, exact to round-off;
+* the Lanczos process (:func:`~fieldflow.core.linalg.lanczos.expm_multiply_symmetric`), adaptive, while its
+  basis fits in memory: a number of products with ``K`` that grows like ``\\sqrt{ρτ}`` for the spectrum
+  ``[−ρ, 0]`` and stays bounded as ``τ → ∞``;
+* beyond that, the Chebyshev expansion (:func:`~fieldflow.core.linalg.chebyshev.expm_multiply_chebyshev`),
+  whose degree an a-priori bound fixes, in one pass with three vectors.
+
+Accuracy.  ``‖Π^{1/2} e‖₂ ≤ ‖e‖₂`` (``max Π^{1/2} = 1``), so an error ``‖e‖₂ ≤ rtol·‖u‖₂`` in the
 symmetrised variable bounds the error of the step in ``u`` by ``rtol·‖u‖₂``.  The semigroup is a
 contraction in ``L²(1/π)``, so errors of earlier steps do not grow.  When ``‖Π^{-1/2}u‖₂`` exceeds
 ``‖u‖₂`` so much that this tolerance sits below round-off of the symmetrised vector (``u`` far heavier
 than ``π`` in the tails of a wide box), the step is taken by TR-BDF2 with its own error control instead.
 
-Structure.  ``exp(τL)`` maps densities to densities and keeps ``Σ u`` (``1ᵀL = 0``); the Lanczos result
+Structure.  ``exp(τL)`` maps densities to densities and keeps ``Σ u`` (``1ᵀL = 0``); the computed result
 is within the tolerance of it, and the stepper makes both exact: negative round-off values are set to zero and
 the mass is restored by one multiplicative factor (a change of the size of the tolerance).  The
 free energy decreases along the exact flow, so the structure checks of :func:`~fieldflow.evolve` hold.
@@ -48,7 +54,8 @@ DENSE_LIMIT = 2048
 
 
 class KrylovExponential(Stepper):
-    """``u ← exp(τL) u`` by the Lanczos process on the symmetrised generator (exact in time; see the module).
+    """``u ← exp(τL) u`` on the symmetrised generator, exact in time (eigen-decomposition, Lanczos or Chebyshev;
+    see the module).
 
     Parameters
     ----------
