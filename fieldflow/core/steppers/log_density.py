@@ -23,14 +23,16 @@ limit the step size.
 
 from __future__ import annotations
 
+import inspect
+import math
 from typing import Any
 
 import numpy as np
 
-from ..linalg import approximate_inverse, sparse_modules
+from ..linalg import approximate_inverse, as_operator, gmres, sparse_modules
 from ..problem import PDE
 from .base import Stepper, StepResult
-from .implicit import TRBDF2
+from .implicit import TRBDF2, _ImplicitSolver
 
 __all__ = ["LogDensity", "LogTRBDF2"]
 
@@ -47,6 +49,9 @@ class LogDensity(PDE):
         self.grid = pde.grid
         self.time_dependent = pde.time_dependent
         self.monotone = pde.monotone if "monotone_value" in pde.supports else None
+        #: whether the equation evaluates ``ṡ`` itself (capability ``log_density``): then no ``ρ = e^s`` is divided by
+        #: and ``s`` may go below the floating-point range of ``ρ`` (a cell drained to ``e^{−1000}``)
+        self.log_form = "log_density" in pde.supports
         #: the mass a step restores (:meth:`LogTRBDF2.step` sets it to the mass of the state it starts from)
         self.mass: Any = None
         self._cache: tuple[Any, float, Any, Any, Any] | None = None
@@ -77,17 +82,24 @@ class LogDensity(PDE):
     def _at(self, s: Any, t: float) -> tuple[Any, Any, Any]:
         """``ρ = e^s``, ``f(ρ)`` and the rate ``f/ρ``, cached for the repeated calls of one Newton iteration (same ``s``).
 
-        ``FloatingPointError`` (a rejected step for TR-BDF2) when ``|s| ≥ 700`` somewhere or the rate is not
-        finite — both checked with one device→host read.
+        With the capability ``log_density`` the rate is the equation's own ``log_rate(s)`` (``ρ`` may underflow to 0
+        and ``f`` is not formed: ``None``).  ``FloatingPointError`` (a rejected step for TR-BDF2) when ``s ≥ 700``
+        somewhere (``|s| ≥ 700`` without ``log_density``) or the rate is not finite — both checked with one
+        device→host read.
         """
         if self._cache is not None and self._cache[0] is s and self._cache[1] == t:
             return self._cache[2:]
         xp = self.grid.xp
-        with np.errstate(over="ignore", invalid="ignore"):
-            inside = xp.all(xp.abs(s) < 700.0)
-            rho = xp.exp(xp.clip(s, -700.0, 700.0))
-            f = self.pde.rhs(rho, t)
-            rate = f / rho
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            if self.log_form:
+                inside = xp.all(s < 700.0)
+                rho, f = xp.exp(xp.minimum(s, 700.0)), None
+                rate = self.pde.log_rate(s, t)
+            else:
+                inside = xp.all(xp.abs(s) < 700.0)
+                rho = xp.exp(xp.clip(s, -700.0, 700.0))
+                f = self.pde.rhs(rho, t)
+                rate = f / rho
             if not bool(inside & xp.all(xp.isfinite(rate))):
                 raise FloatingPointError("a Newton iterate of log ρ left the floating-point range, or the equation "
                                          "overflowed there")
@@ -101,6 +113,8 @@ class LogDensity(PDE):
         """``J_s v``; a non-finite product is left for GMRES to reject (no device→host check per product)."""
         rho, f, _ = self._at(s, t)
         with np.errstate(over="ignore", invalid="ignore"):
+            if self.log_form:
+                return self.pde.log_jvp(s, v, t)
             return (self.pde.jvp(rho, rho * v, t) - f * v) / rho
 
     def preconditioner(self, s: Any, c: float, t: float) -> Any:
@@ -110,10 +124,18 @@ class LogDensity(PDE):
         NumPy, a device preconditioner on CuPy); ``D^{-1}`` spans up to ``e^1400``, so an image may
         overflow to ``inf``: GMRES then rejects the iterate (a rejected step for TR-BDF2).
         """
-        if "local_jacobian" not in self.pde.supports:
-            return None
         xp = self.grid.xp
         sp, _ = sparse_modules(xp)
+        if self.log_form:  # the s-Jacobian itself: no conjugation by diag(ρ)
+            self._at(s, t)
+            with np.errstate(over="ignore", invalid="ignore"):
+                Js = self.pde.log_local_jacobian(s)
+                A = (sp.identity(Js.shape[0], format="csr") - c * Js).tocsr()
+            if xp.__name__ == "numpy" and not np.all(np.isfinite(A.data)):
+                raise FloatingPointError("the local Jacobian overflowed at a Newton iterate of log ρ")
+            return approximate_inverse(A, self.grid)
+        if "local_jacobian" not in self.pde.supports:
+            return None
         rho, _, rate = self._at(s, t)
         with np.errstate(over="ignore", invalid="ignore"):
             T = self.pde.local_jacobian(rho)
@@ -128,6 +150,54 @@ class LogDensity(PDE):
                 return inverse.matvec(r * v) / r
 
         return solve
+
+
+#: density weights ``ρ_i/max ρ`` below this count as this in the Newton–GMRES norm (cells emptier than this carry
+#: no mass the step could misplace; the floor keeps the weighted Krylov vectors finite)
+WEIGHT_FLOOR = 1e-30
+
+
+class _DensityNewton(_ImplicitSolver):
+    """Newton's method for the stages ``s − c ṡ(s) = b`` of :class:`LogTRBDF2`, measured by the density it moves.
+
+    A cell whose rate is slaved to the bulk with a huge gain (a tail cell of the Duncan kernel, ``∂ṡ_i/∂s_j`` up
+    to ``e^{V−V0/2}``) has a residual row that is rounding noise of that size at every iterate: neither the residual
+    nor GMRES's unweighted norm can measure convergence there.  Here each Newton update ``δs`` solves the system
+    left-preconditioned by the equation's ``(I − cJ)^{-1}`` and weighted by ``w_i = max(ρ_i/max ρ, WEIGHT_FLOOR)``,
+    so that GMRES's residual is the density change it leaves out; Newton has converged when the update moves no
+    cell's density by more than ``newton_tol·max ρ`` (``max_i |ρ_i (e^{δs_i} − 1)| ≤ newton_tol max ρ``), and is
+    diverging (a rejected step) when that change grows from one iterate to the next.
+    """
+
+    def _newton(self, b: Any, c: float, t: float, guess: Any) -> Any:
+        pde, xp = self.pde, self.xp
+        u = guess.copy()
+        shape = u.shape
+        previous = math.inf
+        for _ in range(self.max_newton):
+            residual = u - c * pde.rhs(u, t) - b
+            with np.errstate(under="ignore"):
+                density = xp.exp(u - xp.max(u)).ravel()  # ρ_i/max ρ
+            w = xp.maximum(density, WEIGHT_FLOOR)
+            M = as_operator(self._preconditioner(u, c, t)) or (lambda v: v)
+
+            def weighted(y: Any) -> Any:
+                x = y / w
+                return w * M(x - c * pde.jvp(u, x.reshape(shape), t).ravel())
+
+            with np.errstate(over="ignore", invalid="ignore"):
+                result = gmres(weighted, -w * M(residual.ravel()), rtol=self.gmres_tol, restart=50, max_restarts=20)
+                du = (result.x / w).reshape(shape)
+                moved = float(xp.max(xp.abs(density * xp.expm1(xp.minimum(du.ravel(), 700.0)))))
+            if not math.isfinite(moved) or moved > previous:
+                raise FloatingPointError(f"Newton's density update grew from {previous:.3e} to {moved:.3e} at t={t:.4g} "
+                                         f"(c={c:.3e}); reduce dt")
+            u = u + du
+            if moved <= self.newton_tol:
+                return u
+            previous = moved
+        raise FloatingPointError(f"Newton's method did not converge in {self.max_newton} iterations at t={t:.4g} "
+                                 f"(c={c:.3e}); reduce dt or rtol")
 
 
 class LogTRBDF2(Stepper):
@@ -148,6 +218,10 @@ class LogTRBDF2(Stepper):
         self.log_pde = LogDensity(pde)
         self.rtol, self.atol = float(rtol), float(atol)
         self.inner = TRBDF2(self.log_pde, dt=dt, adaptive=adaptive, error_weights=self.error_weights, **options)
+        if self.log_pde.log_form:
+            own = inspect.signature(TRBDF2.__init__).parameters
+            self.inner.solver = _DensityNewton(self.log_pde, **{k: v for k, v in options.items() if k not in own})
+        self._last: tuple[Any, Any] | None = None  # (the density the last step returned, its log)
 
     @classmethod
     def known_options(cls) -> tuple[str, ...]:
@@ -173,6 +247,10 @@ class LogTRBDF2(Stepper):
         return xp.minimum((self.rtol + self.atol) * ratio, 1e300)
 
     def _log(self, rho: Any) -> Any:
+        """``log ρ``; the log the previous step returned when ``rho`` is its density (cells below ``e^{−745}``
+        underflow to 0 in ``ρ`` but keep their ``s``)."""
+        if self._last is not None and self._last[0] is rho:
+            return self._last[1]
         xp = self.pde.grid.xp
         if bool(xp.any(rho <= 0)):
             raise ValueError("LogTRBDF2 needs a strictly positive density")
@@ -183,9 +261,12 @@ class LogTRBDF2(Stepper):
 
     def step(self, state: Any, t: float, dt_max: float) -> StepResult:
         xp = self.pde.grid.xp
+        s = self._log(state)
         self.log_pde.mass = xp.sum(state)
-        result = self.inner.step(self._log(state), t, dt_max)
-        new = xp.exp(result.state)
-        new = new * (xp.sum(state) / xp.sum(new))
+        result = self.inner.step(s, t, dt_max)
+        with np.errstate(under="ignore"):
+            new = xp.exp(result.state)
+        correction = xp.sum(state) / xp.sum(new)
+        new = new * correction
+        self._last = (new, result.state + xp.log(correction))
         return StepResult(new, result.dt, result.dt_next)
-
