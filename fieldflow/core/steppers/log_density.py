@@ -167,9 +167,28 @@ class _DensityNewton(_ImplicitSolver):
     so that GMRES's residual is the density change it leaves out; Newton has converged when the update moves no
     cell's density by more than ``newton_tol·max ρ`` (``max_i |ρ_i (e^{δs_i} − 1)| ≤ newton_tol max ρ``), and is
     diverging (a rejected step) when that change grows from one iterate to the next.
+
+    ``newton``: ``"density"`` (this iteration only), ``"residual"`` (the shared solver's residual-based Newton only)
+    or ``"auto"`` (the default: the residual-based Newton first, and this one from the same guess when it fails —
+    steps the residual criterion can settle are unchanged).
     """
 
+    def __init__(self, pde: PDE, newton: str = "auto", **options: Any):
+        if newton not in ("auto", "density", "residual"):
+            raise ValueError(f"newton must be 'auto', 'density' or 'residual', got {newton!r}")
+        super().__init__(pde, **options)
+        self.newton = newton
+
     def _newton(self, b: Any, c: float, t: float, guess: Any) -> Any:
+        if self.newton != "density":
+            try:
+                return super()._newton(b, c, t, guess)
+            except FloatingPointError:
+                if self.newton == "residual":
+                    raise
+        return self._density_newton(b, c, t, guess)
+
+    def _density_newton(self, b: Any, c: float, t: float, guess: Any) -> Any:
         pde, xp = self.pde, self.xp
         u = guess.copy()
         shape = u.shape
@@ -213,14 +232,16 @@ class LogTRBDF2(Stepper):
     forwards_options_to = (TRBDF2,)
 
     def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, rtol: float = 1e-5,
-                 atol: float = 1e-8, **options: Any):
+                 atol: float = 1e-8, newton: str = "auto", **options: Any):
         super().__init__(pde, dt, adaptive)
         self.log_pde = LogDensity(pde)
         self.rtol, self.atol = float(rtol), float(atol)
         self.inner = TRBDF2(self.log_pde, dt=dt, adaptive=adaptive, error_weights=self.error_weights, **options)
+        if newton not in ("auto", "density", "residual"):
+            raise ValueError(f"newton must be 'auto', 'density' or 'residual', got {newton!r}")
         if self.log_pde.log_form:
             own = inspect.signature(TRBDF2.__init__).parameters
-            self.inner.solver = _DensityNewton(self.log_pde, **{k: v for k, v in options.items() if k not in own})
+            self.inner.solver = _DensityNewton(self.log_pde, newton, **{k: v for k, v in options.items() if k not in own})
         self._last: tuple[Any, Any] | None = None  # (the density the last step returned, its log)
 
     @classmethod
