@@ -109,6 +109,12 @@ class LogDensity(PDE):
     def rhs(self, s: Any, t: float) -> Any:
         return self._at(s, t)[2]
 
+    def live(self, s: Any) -> Any:
+        """Cells whose density is within ``e^{−EMPTY_SPAN}`` of the largest (the others are empty to double precision:
+        their fluxes ``∝ r_i`` and limited gradients vanish, so the rest of the grid sees them as walls)."""
+        xp = self.grid.xp
+        return s > xp.max(s) - EMPTY_SPAN
+
     def jvp(self, s: Any, v: Any, t: float) -> Any:
         """``J_s v``; a non-finite product is left for GMRES to reject (no device→host check per product)."""
         rho, f, _ = self._at(s, t)
@@ -130,7 +136,9 @@ class LogDensity(PDE):
             self._at(s, t)
             with np.errstate(over="ignore", invalid="ignore"):
                 Js = self.pde.log_local_jacobian(s)
-                A = (sp.identity(Js.shape[0], format="csr") - c * Js).tocsr()
+                live = self.live(s).ravel().astype(float)
+                keep = sp.diags(live, format="csr")  # empty cells: identity rows and columns (decoupled, see live)
+                A = (sp.diags(1.0 - live, format="csr") + keep @ (sp.identity(Js.shape[0], format="csr") - c * Js) @ keep).tocsr()
             if xp.__name__ == "numpy" and not np.all(np.isfinite(A.data)):
                 raise FloatingPointError("the local Jacobian overflowed at a Newton iterate of log ρ")
             return approximate_inverse(A, self.grid)
@@ -152,9 +160,23 @@ class LogDensity(PDE):
         return solve
 
 
+#: cells more than this many e-folds below the largest density are empty (``e^{−700}`` of ``max ρ``)
+EMPTY_SPAN = 700.0
+
+#: the largest rise of ``log ρ`` in one Newton iterate (larger proposals are damped to it)
+MAX_RISE = 10.0
+
+#: the density-weighted Newton stops when its update moves no cell by more than this fraction of the step's error
+#: tolerance ``(rtol + atol)·max ρ`` (or ``newton_tol·max ρ``, whichever is larger)
+NEWTON_FRACTION = 1e-3
+
+#: iterates whose density update grows before Newton counts as diverging (damped tail cells and rounding can
+#: make single updates grow on the way to convergence)
+MAX_STRIKES = 2
+
 #: density weights ``ρ_i/max ρ`` below this count as this in the Newton–GMRES norm (cells emptier than this carry
 #: no mass the step could misplace; the floor keeps the weighted Krylov vectors finite)
-WEIGHT_FLOOR = 1e-30
+WEIGHT_FLOOR = 1e-4
 
 
 class _DensityNewton(_ImplicitSolver):
@@ -173,11 +195,13 @@ class _DensityNewton(_ImplicitSolver):
     steps the residual criterion can settle are unchanged).
     """
 
-    def __init__(self, pde: PDE, newton: str = "auto", **options: Any):
+    def __init__(self, pde: PDE, newton: str = "auto", density_tol: float | None = None, **options: Any):
         if newton not in ("auto", "density", "residual"):
             raise ValueError(f"newton must be 'auto', 'density' or 'residual', got {newton!r}")
         super().__init__(pde, **options)
         self.newton = newton
+        #: the density change (relative to ``max ρ``) below which the density-weighted Newton has converged
+        self.density_tol = self.newton_tol if density_tol is None else max(density_tol, self.newton_tol)
 
     def _newton(self, b: Any, c: float, t: float, guess: Any) -> Any:
         if self.newton != "density":
@@ -192,27 +216,38 @@ class _DensityNewton(_ImplicitSolver):
         pde, xp = self.pde, self.xp
         u = guess.copy()
         shape = u.shape
-        previous = math.inf
+        previous, strikes = math.inf, 0
         for _ in range(self.max_newton):
-            residual = u - c * pde.rhs(u, t) - b
+            rate = pde.rhs(u, t)
+            residual = (u - c * rate - b).ravel()
+            live = pde.live(u).ravel()
             with np.errstate(under="ignore"):
                 density = xp.exp(u - xp.max(u)).ravel()  # ρ_i/max ρ
-            w = xp.maximum(density, WEIGHT_FLOOR)
+            w = xp.where(live, xp.maximum(density, WEIGHT_FLOOR), 1.0)
             M = as_operator(self._preconditioner(u, c, t)) or (lambda v: v)
 
             def weighted(y: Any) -> Any:
-                x = y / w
-                return w * M(x - c * pde.jvp(u, x.reshape(shape), t).ravel())
+                x = xp.where(live, y / w, 0.0)
+                return xp.where(live, w * M(x - c * pde.jvp(u, x.reshape(shape), t).ravel()), y)
 
             with np.errstate(over="ignore", invalid="ignore"):
-                result = gmres(weighted, -w * M(residual.ravel()), rtol=self.gmres_tol, restart=50, max_restarts=20)
-                du = (result.x / w).reshape(shape)
-                moved = float(xp.max(xp.abs(density * xp.expm1(xp.minimum(du.ravel(), 700.0)))))
-            if not math.isfinite(moved) or moved > previous:
+                result = gmres(weighted, xp.where(live, -w * M(residual), 0.0), rtol=self.gmres_tol, restart=50,
+                               max_restarts=20)
+                # empty cells are decoupled from the rest (their faces carry S = 0 and M = 0 to round-off): each
+                # takes its own stage value b + c ṡ given the others
+                du = xp.where(live, result.x / w, -residual).reshape(shape)
+                top = xp.max(u)
+                # damped rises: a live cell by at most MAX_RISE e-folds per iterate (a tail cell filling by hundreds
+                # of e-folds is nonlinear far beyond its linearisation), an empty one at most to the edge of the live
+                # range (then Newton takes it over)
+                du = xp.where(live.reshape(shape), xp.minimum(du, MAX_RISE), xp.minimum(du, top - EMPTY_SPAN + 1.0 - u))
+                moved = float(xp.max(xp.where(live, xp.abs(density * xp.expm1(du.ravel())), 0.0)))
+            strikes += moved > previous
+            if not math.isfinite(moved) or strikes > MAX_STRIKES:
                 raise FloatingPointError(f"Newton's density update grew from {previous:.3e} to {moved:.3e} at t={t:.4g} "
                                          f"(c={c:.3e}); reduce dt")
             u = u + du
-            if moved <= self.newton_tol:
+            if moved <= self.density_tol:
                 return u
             previous = moved
         raise FloatingPointError(f"Newton's method did not converge in {self.max_newton} iterations at t={t:.4g} "
@@ -241,7 +276,8 @@ class LogTRBDF2(Stepper):
             raise ValueError(f"newton must be 'auto', 'density' or 'residual', got {newton!r}")
         if self.log_pde.log_form:
             own = inspect.signature(TRBDF2.__init__).parameters
-            self.inner.solver = _DensityNewton(self.log_pde, newton, **{k: v for k, v in options.items() if k not in own})
+            self.inner.solver = _DensityNewton(self.log_pde, newton, NEWTON_FRACTION * (self.rtol + self.atol),
+                                               **{k: v for k, v in options.items() if k not in own})
         self._last: tuple[Any, Any] | None = None  # (the density the last step returned, its log)
 
     @classmethod
