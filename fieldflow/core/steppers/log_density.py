@@ -137,7 +137,9 @@ class LogDensity(PDE):
 
         The inverse is :func:`~fieldflow.core.linalg.preconditioners.approximate_inverse` (sparse LU on
         NumPy, a device preconditioner on CuPy); ``D^{-1}`` spans up to ``e^1400``, so an image may
-        overflow to ``inf``: GMRES then rejects the iterate (a rejected step for TR-BDF2).
+        overflow to ``inf``: GMRES then rejects the iterate (a rejected step for TR-BDF2).  With the capability
+        ``log_density`` it is the inverse of ``I − c J_s`` itself, ``J_s`` the equation's ``log_local_jacobian``,
+        with identity rows and columns for the empty cells (:meth:`live`).
         """
         xp = self.grid.xp
         sp, _ = sparse_modules(xp)
