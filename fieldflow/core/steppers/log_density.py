@@ -171,6 +171,9 @@ class LogDensity(PDE):
         return solve
 
 
+#: the smallest positive double (``log`` of it: −744.4)
+_SMALLEST = float(np.nextafter(0.0, 1.0))
+
 #: cells more than this many e-folds below the largest density are empty (``e^{−700}`` of ``max ρ``)
 EMPTY_SPAN = 700.0
 
@@ -330,13 +333,17 @@ class LogTRBDF2(Stepper):
 
     def _log(self, rho: Any) -> Any:
         """``log ρ``; the log the previous step returned when ``rho`` is its density (cells below ``e^{−745}``
-        underflow to 0 in ``ρ`` but keep their ``s``)."""
+        underflow to 0 in ``ρ`` but keep their ``s``).  Otherwise (a new or resumed run) zeros are accepted for
+        equations with the capability ``log_density`` only, as ``s = log(5e-324)`` (the bottom of the float range:
+        an underflowed cell of a checkpointed run restarts there)."""
         if self._last is not None and self._last[0] is rho:
             return self._last[1]
         xp = self.pde.grid.xp
-        if bool(xp.any(rho <= 0)):
+        bad = rho < 0 if self.log_pde.log_form else rho <= 0
+        if bool(xp.any(bad)) or not bool(xp.any(rho > 0)):
             raise ValueError("LogTRBDF2 needs a strictly positive density")
-        return xp.log(rho)
+        with np.errstate(divide="ignore"):
+            return xp.log(xp.maximum(rho, _SMALLEST)) if self.log_pde.log_form else xp.log(rho)
 
     def initial_dt(self, state: Any, t: float, t_end: float) -> float:
         return self.inner.initial_dt(self._log(state), t, t_end)
