@@ -149,7 +149,8 @@ class LogDensity(PDE):
                 Js = self.pde.log_local_jacobian(s)
                 live = self.live(s).ravel().astype(float)
                 keep = sp.diags(live, format="csr")  # empty cells: identity rows and columns (decoupled, see live)
-                A = (sp.diags(1.0 - live, format="csr") + keep @ (sp.identity(Js.shape[0], format="csr") - c * Js) @ keep).tocsr()
+                A = sp.identity(Js.shape[0], format="csr") - c * Js
+                A = (sp.diags(1.0 - live, format="csr") + keep @ A @ keep).tocsr()
             if xp.__name__ == "numpy" and not np.all(np.isfinite(A.data)):
                 raise FloatingPointError("the local Jacobian overflowed at a Newton iterate of log ρ")
             return approximate_inverse(A, self.grid)
