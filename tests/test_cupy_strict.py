@@ -139,6 +139,9 @@ GRID_CASES = {
     # adaptive: the KL-monotone step rejection (two KL reads per step) and V0 = α|x|^1.5
     "svgd-1d-log-trbdf2-adaptive-q": GridCase(_svgd(96, 1, q=1.5), dict(method="log-trbdf2", dt=2**-7, adaptive=True,
                                                                        **JACOBI), 100, krylov=True),
+    # the density-weighted Newton of LogTRBDF2 (log-density form of the flow), used where the residual one fails
+    "svgd-1d-log-trbdf2-density-newton": GridCase(_svgd(96, 1), dict(method="log-trbdf2", dt=2**-7, newton="density",
+                                                                    **JACOBI), 60, krylov=True),
     "svgd-1d-euler-adaptive": GridCase(_svgd(96, 1), dict(method="euler", dt=2**-7, adaptive=True, **JACOBI), 40,
                                        krylov=True),
     "svgd-1d-euler": GridCase(_svgd(96, 1), dict(method="euler", dt=2**-7, **JACOBI), 30, krylov=True),

@@ -74,6 +74,10 @@ capability               what the problem provides                              
 ``monotone_value``       ``monotone_value(state)``: the ``monotone`` diagnostic alone,       ``trbdf2``, ``euler``,
                          cheap enough for every trial step; a step that raises it is         ``log-trbdf2``
                          rejected and retried smaller
+``log_density``          ``log_rate(s, t)``, ``log_jvp(s, v, t)``,                           ``log-trbdf2``
+                         ``log_local_jacobian(s)``: the equation for ``s = log ρ`` without
+                         dividing by ``ρ`` (finite for every real ``s``; declared in
+                         ``capabilities``)
 ``reversible_measure``   ``reversible_measure(t)``: ``log π`` with detailed balance          multigrid solves of
                          ``L_ij π_j = L_ji π_i`` (``L`` symmetrisable)                       ``euler``, ``trbdf2``;
                                                                                              ``krylov-exp``
@@ -110,6 +114,7 @@ CAPABILITIES: dict[str, str] = {
     "preconditioner": "a preconditioner preconditioner(state, c, t)",
     "local_jacobian": "a sparse local Jacobian local_jacobian(state)",
     "monotone_value": "the monotone diagnostic at a trial state, monotone_value(state)",
+    "log_density": "the equation for s = log ρ: log_rate(s, t), log_jvp(s, v, t), log_local_jacobian(s)",
     "reversible_measure": "the log of a measure π with L_ij π_j = L_ji π_i, reversible_measure(t)",
     "semilinear_fourier": "a semilinear Fourier equation (linear_symbol, nonlinear_hat, to_fourier, from_fourier)",
     "deterministic": "deterministic particles (diffusion None)",

@@ -62,7 +62,8 @@ from ..core.steppers.log_density import LogTRBDF2
 
 _ = LogTRBDF2  # registers the "log-trbdf2" stepper, the default of these equations
 
-__all__ = ["SVGDFlow", "LocalSVGDFlow", "log_mean", "log_mean_partials", "limited_log_mean"]
+__all__ = ["SVGDFlow", "LocalSVGDFlow", "log_mean", "log_mean_partials", "limited_log_mean", "mobility_ratio",
+           "limiter_factor"]
 
 _SMALL = 1e-3  # |log(b/a)| below which series are used
 _TINY = np.finfo(float).tiny
@@ -118,6 +119,39 @@ def limited_log_mean(a: Any, b: Any, kappa: float, xp: Any = np) -> tuple[Any, .
     return M, Ma, Mb, S, Sa, Sb
 
 
+def mobility_ratio(x: Any, x0: float, kappa: float, xp: Any = np) -> tuple[Any, Any]:
+    """``m(x) = M(a, b)/a`` and ``m'(x)`` for the limited mobility ``M`` of :func:`limited_log_mean`, ``x = log(b/a)``.
+
+    ``M`` is homogeneous of degree one, so ``M/a`` depends on ``x`` alone: ``m = φ(x) = (e^x − 1)/x`` where
+    ``|x| ≤ x₀`` (``φ(x₀) = κ``), ``κ`` for ``x > x₀`` and ``κ e^x`` for ``x < −x₀``.  Finite for every real ``x``
+    (no ``a`` or ``b`` is formed): the log-density form of :class:`SVGDFlow` divides fluxes by the cell's own
+    density through it.
+    """
+    xc = xp.clip(x, -x0, x0)
+    small = xp.abs(xc) < _SMALL
+    safe = xp.where(small, 1.0, xc)
+    e = xp.expm1(safe)
+    phi = xp.where(small, 1 + xc / 2 + xc * xc / 6 + xc**3 / 24, e / safe)
+    dphi = xp.where(small, 0.5 + xc / 3 + xc * xc / 8, (safe * (e + 1) - e) / (safe * safe))
+    tail = kappa * xp.exp(xp.minimum(x, 0.0))
+    inside = xp.abs(x) <= x0
+    return xp.where(inside, phi, tail), xp.where(inside, dphi, xp.where(x < 0, tail, 0.0))
+
+
+def limiter_factor(x: Any, x0: float, kappa: float, xp: Any = np) -> tuple[Any, Any]:
+    """``S(x) = M/Λ`` of :func:`limited_log_mean` and ``S'(x)`` as functions of ``x = log(b/a)`` alone.
+
+    ``S = 1`` for ``|x| ≤ x₀``, else ``S = κ y q/(1 − q)`` with ``y = |x|``, ``q = e^{−y}`` (written so that nothing
+    overflows), and ``S' = sign(x) κ q (1 − q − y)/(1 − q)²``.
+    """
+    y = xp.maximum(xp.abs(x), x0)
+    q = xp.exp(-y)
+    inside = xp.abs(x) <= x0
+    S = xp.where(inside, 1.0, kappa * y * q / (1 - q))
+    dS = xp.where(inside, 0.0, xp.sign(x) * kappa * q * (1 - q - y) / ((1 - q) * (1 - q)))
+    return S, dS
+
+
 class _DuncanFlow(PDE):
     """Common set-up of :class:`SVGDFlow` and :class:`LocalSVGDFlow`: target, ``V0``, face lattices, weights."""
 
@@ -150,8 +184,9 @@ class _DuncanFlow(PDE):
                 "floating-point range; shrink the box to where V - min V < ~650"
             )
         #: ``max_i (V − V0/2)``: the logarithm of the largest Duncan weight ``e^{V − V0/2}`` on the box.  The tail
-        #: cells' transport speed is the bulk's nonlocal velocity amplified by it; beyond ~30 the implicit stages'
-        #: Newton systems become too nonlinear to solve (docs/equations/svgd.rst, "Limits")
+        #: cells' transport speed is the bulk's nonlocal velocity amplified by it; runs up to 48 (1D) and 36 (2D) are
+        #: measured to work, 180 (the banana b = 1 on [−4, 4]²) exhausts double precision (docs/equations/svgd.rst,
+        #: "Limits")
         self.log_weight_max = float(xp.max(self.V - 0.5 * self.V0))
         self.rho_inf = xp.exp(self.log_rho_inf)
         self.inv_rho_inf = xp.exp(-self.log_rho_inf)
@@ -313,6 +348,8 @@ class SVGDFlow(_DuncanFlow):
     for the semi-discrete scheme).  Units: ``t`` is the flow's time; ``𝔻²`` has units of KL per time.
     """
 
+    capabilities = frozenset({"log_density"})
+
     def __init__(self, grid: Grid, V: Potential | Callable[[Any], Any] | Any, kernel: Kernel, alpha: float,
                  beta: float = 0.0, *, q: float = 2.0, allow_violation: bool = False, wrap_tol: float = 1e-8,
                  max_padding: float = 8.0, jump_limit: float = 2.0, fft: str | None = None):
@@ -335,6 +372,7 @@ class SVGDFlow(_DuncanFlow):
         self._buffer_shape = (dim,) + self.convolution.padded_shape
         self._face_slices = [(a,) + tuple(slice(0, n) for n in fg.shape) for a, fg in enumerate(self.face_grids)]
         self._cache: tuple[Any, Any] | None = None
+        self._log_cache: tuple[Any, Any] | None = None
         self._kappa: dict[tuple[int, ...], float] | None = None  # κ = F_P⁻¹ k̂ on the stencil offsets, at first use
 
     # ------------------------------------------------------------------ the operator K_h
@@ -458,6 +496,13 @@ class SVGDFlow(_DuncanFlow):
         # ∂(Sg)_f/∂r_hi on the face whose upper cell this is, −∂(Sg)_f/∂r_lo on the face whose lower cell it is
         B_left, _ = self._cell_faces(w * (S + (hi - lo) * Sb) / h, a)
         _, B_right = self._cell_faces(w * (S - (hi - lo) * Sa) / h, a)
+        self._add_kernel_stencil(coefficients, a, (A_left, A_right), (B_left, B_right))
+
+    def _add_kernel_stencil(self, coefficients: dict, a: int, A: tuple[Any, Any], B: tuple[Any, Any]) -> None:
+        """The bracket of :meth:`local_jacobian` for per-cell face factors ``A = (A^l, A^r)``, ``B = (B^l, B^r)``."""
+        A_left, A_right = A
+        B_left, B_right = B
+        h = self.grid.spacing[a]
         kappa = self._kernel_weights()
         e = tuple(int(b == a) for b in range(self.grid.dim))
         for m in self._stencil:
@@ -489,6 +534,101 @@ class SVGDFlow(_DuncanFlow):
         T = self.local_jacobian(rho)
         sp, _ = sparse_modules(self.grid.xp)
         return approximate_inverse((sp.identity(T.shape[0], format="csr") - c * T).tocsr(), self.grid)
+
+    # ------------------------------------------------------------------ log-density form (capability "log_density")
+    def _log_faces(self, s: Any) -> tuple[Any, list[tuple[Any, ...]], list[Any], list[Any]]:
+        """At ``s = log ρ``: ``r = e^{s − log ρ∞}`` (underflowing harmlessly to 0) and, per axis, the face data
+        ``(x, r_lo, r_hi, m(x), m'(x), m(−x), m'(−x), S, S')`` with ``x = log r_hi − log r_lo``, the limited gradients
+        ``S g`` and the face velocities ``v = −ω K_h(S g)``."""
+        xp = self.grid.xp
+        ell = s - self.log_rho_inf
+        with np.errstate(under="ignore"):
+            r = xp.exp(ell)
+        x0, kappa = self.jump_limit, self.kappa
+        faces, sg = [], []
+        for a, (w, h) in enumerate(zip(self.face_weights, self.grid.spacing)):
+            lo, hi = self._face_pairs(ell, a)
+            r_lo, r_hi = self._face_pairs(r, a)
+            x = hi - lo
+            S, dS = limiter_factor(x, x0, kappa, xp)
+            faces.append((x, r_lo, r_hi, *mobility_ratio(x, x0, kappa, xp), *mobility_ratio(-x, x0, kappa, xp), S, dS))
+            sg.append(S * w * (r_hi - r_lo) / h)
+        velocity = [-w * c for w, c in zip(self.face_weights, self.convolve_faces(sg))]
+        return r, faces, sg, velocity
+
+    def _log_state(self, s: Any) -> tuple[Any, list[tuple[Any, ...]], list[Any], list[Any]]:
+        """:meth:`_log_faces`, cached for the repeated ``log_jvp`` calls of one Newton iteration."""
+        if self._log_cache is not None and self._log_cache[0] is s:
+            return self._log_cache[1]
+        out = self._log_faces(s)
+        self._log_cache = (s, out)
+        return out
+
+    def _per_cell(self, right: list[Any], left: list[Any]) -> Any:
+        """``−Σ_a (R^a_{i+e_a/2} − L^a_{i−e_a/2})/(h_a ρ∞,i)`` from face arrays ``R`` (the cell is the face's lower
+        cell) and ``L`` (its upper cell); zero flux through the walls."""
+        total = 0.0
+        for a, (R, L, h) in enumerate(zip(right, left, self.grid.spacing)):
+            _, R_right = self._cell_faces(R, a)
+            L_left, _ = self._cell_faces(L, a)
+            total = total - (R_right - L_left) / h
+        return total * self.inv_rho_inf
+
+    def log_rate(self, s: Any, t: float) -> Any:
+        """``ṡ = (∂t ρ)/ρ`` at ``ρ = e^s``, evaluated without forming ``ρ`` or dividing by it.
+
+        The flux through face ``f = (i, j)`` divided by the density of its cell ``i`` is
+        ``F_f/ρ_i = v_f (M_f/r_i)/ρ∞,i`` with ``M_f/r_i = m(log r_j − log r_i)`` (:func:`mobility_ratio`), so
+        ``ṡ`` is a smooth function of ``s`` for every real ``s``: a cell drained to ``ρ = e^{−1000}`` (which
+        underflows) keeps a finite, exact rate.  Equal to ``rhs(e^s)/e^s`` wherever that is representable.
+        """
+        _, faces, _, velocity = self._log_state(s)
+        return self._per_cell([v * f[3] for v, f in zip(velocity, faces)], [v * f[5] for v, f in zip(velocity, faces)])
+
+    def log_jvp(self, s: Any, v: Any, t: float) -> Any:
+        """``(∂ṡ/∂s) v`` for :meth:`log_rate` (exact; one batched FFT convolution)."""
+        _, faces, _, velocity = self._log_state(s)
+        dsg = []
+        for a, ((x, r_lo, r_hi, *_, S, dS), w, h) in enumerate(zip(faces, self.face_weights, self.grid.spacing)):
+            v_lo, v_hi = self._face_pairs(v, a)
+            dsg.append(w / h * (dS * (v_hi - v_lo) * (r_hi - r_lo) + S * (r_hi * v_hi - r_lo * v_lo)))
+        dvel = [-w * c for w, c in zip(self.face_weights, self.convolve_faces(dsg))]
+        right, left = [], []
+        for a, (f, u, du) in enumerate(zip(faces, velocity, dvel)):
+            v_lo, v_hi = self._face_pairs(v, a)
+            dx = v_hi - v_lo
+            right.append(du * f[3] + u * f[4] * dx)
+            left.append(du * f[5] - u * f[6] * dx)
+        return self._per_cell(right, left)
+
+    def log_local_jacobian(self, s: Any) -> Any:
+        """The entries of ``∂ṡ/∂s`` (:meth:`log_rate`) on the nearest-neighbour stencil (sparse CSR, grid namespace).
+
+        The same two parts as :meth:`local_jacobian`, written with ``M_f/r_i = m(x_f)`` and ``∂/∂s = r ∂/∂r`` inside
+        each product, so that no entry is formed as a huge times a tiny number: the kernel part with
+        ``A = ω m(±x)/ρ∞,i`` and ``B = ∂(S g)/∂ log r``, the transport part
+        ``−(v_r ∂m(x_r) − v_l ∂m(−x_l))/(h ρ∞,i)``.  Exact on the stencil.
+        """
+        xp = self.grid.xp
+        _, faces, _, velocity = self._log_state(s)
+        coefficients = {m: xp.zeros(self.grid.shape) for m in self._stencil}
+        dim = self.grid.dim
+        for a, ((x, r_lo, r_hi, mp, dmp, mm, dmm, S, dS), w, h, u) in enumerate(
+                zip(faces, self.face_weights, self.grid.spacing, velocity)):
+            _, A_right = self._cell_faces(w * mp, a)
+            A_left, _ = self._cell_faces(w * mm, a)
+            jump = dS * (r_hi - r_lo)
+            B_left, _ = self._cell_faces(w * (jump + S * r_hi) / h, a)
+            _, B_right = self._cell_faces(w * (jump + S * r_lo) / h, a)
+            self._add_kernel_stencil(coefficients, a, (A_left * self.inv_rho_inf, A_right * self.inv_rho_inf),
+                                     (B_left, B_right))
+            _, u_dmp = self._cell_faces(u * dmp, a)
+            u_dmm, _ = self._cell_faces(u * dmm, a)
+            e = tuple(int(b == a) for b in range(dim))
+            coefficients[(0,) * dim] += (u_dmp - u_dmm) / h * self.inv_rho_inf
+            coefficients[e] += -u_dmp / h * self.inv_rho_inf
+            coefficients[tuple(-c for c in e)] += u_dmm / h * self.inv_rho_inf
+        return stencil_matrix(self.grid, coefficients)
 
     def velocity(self, rho: Any) -> list[Any]:
         """Face velocities ``v^a_f = −ω_f (K_h S g^a)_f``, so that the flux is ``F^a_f = M_f v^a_f`` (one array per axis)."""

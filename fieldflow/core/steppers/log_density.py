@@ -19,18 +19,29 @@ change of variables does not, is restored by the scaling ``ρ ← ρ · m₀/m``
 correction).  The local error is measured in ``ρ``: :meth:`LogTRBDF2.error_weights` hands TR-BDF2
 the per-cell tolerances ``(rtol + atol)·max ρ/ρ`` on ``δs``, so far tails with negligible mass never
 limit the step size.
+
+Equations that declare the capability ``log_density`` (:class:`fieldflow.SVGDFlow`) evaluate ``ṡ``, its
+Jacobian-vector product and its stencil Jacobian themselves, without forming ``ρ = e^s`` or dividing by it: ``s``
+may then fall far below the float range of ``ρ`` (a wall cell drained to ``e^{−10⁴}``, whose ``ρ`` underflows to 0 in
+the returned density but whose ``s`` the stepper keeps for the next step) and refill later.  Their stages are solved
+by ``_DensityNewton`` when the shared residual-based Newton fails (``newton="auto"``): tail cells whose rates are
+slaved to the bulk with gains up to ``e^{V−V0/2}`` have residual rows of pure rounding noise, so this Newton
+measures convergence by the density each update moves and leaves empty cells (below ``e^{−700}`` of ``max ρ``)
+out of the linear solves.
 """
 
 from __future__ import annotations
 
+import inspect
+import math
 from typing import Any
 
 import numpy as np
 
-from ..linalg import approximate_inverse, sparse_modules
+from ..linalg import approximate_inverse, as_operator, gmres, sparse_modules
 from ..problem import PDE
 from .base import Stepper, StepResult
-from .implicit import TRBDF2
+from .implicit import TRBDF2, _ImplicitSolver
 
 __all__ = ["LogDensity", "LogTRBDF2"]
 
@@ -47,6 +58,9 @@ class LogDensity(PDE):
         self.grid = pde.grid
         self.time_dependent = pde.time_dependent
         self.monotone = pde.monotone if "monotone_value" in pde.supports else None
+        #: whether the equation evaluates ``ṡ`` itself (capability ``log_density``): then no ``ρ = e^s`` is divided by
+        #: and ``s`` may go below the floating-point range of ``ρ`` (a cell drained to ``e^{−1000}``)
+        self.log_form = "log_density" in pde.supports
         #: the mass a step restores (:meth:`LogTRBDF2.step` sets it to the mass of the state it starts from)
         self.mass: Any = None
         self._cache: tuple[Any, float, Any, Any, Any] | None = None
@@ -77,17 +91,24 @@ class LogDensity(PDE):
     def _at(self, s: Any, t: float) -> tuple[Any, Any, Any]:
         """``ρ = e^s``, ``f(ρ)`` and the rate ``f/ρ``, cached for the repeated calls of one Newton iteration (same ``s``).
 
-        ``FloatingPointError`` (a rejected step for TR-BDF2) when ``|s| ≥ 700`` somewhere or the rate is not
-        finite — both checked with one device→host read.
+        With the capability ``log_density`` the rate is the equation's own ``log_rate(s)`` (``ρ`` may underflow to 0
+        and ``f`` is not formed: ``None``).  ``FloatingPointError`` (a rejected step for TR-BDF2) when ``s ≥ 700``
+        somewhere (``|s| ≥ 700`` without ``log_density``) or the rate is not finite — both checked with one
+        device→host read.
         """
         if self._cache is not None and self._cache[0] is s and self._cache[1] == t:
             return self._cache[2:]
         xp = self.grid.xp
-        with np.errstate(over="ignore", invalid="ignore"):
-            inside = xp.all(xp.abs(s) < 700.0)
-            rho = xp.exp(xp.clip(s, -700.0, 700.0))
-            f = self.pde.rhs(rho, t)
-            rate = f / rho
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            if self.log_form:
+                inside = xp.all(s < 700.0)
+                rho, f = xp.exp(xp.minimum(s, 700.0)), None
+                rate = self.pde.log_rate(s, t)
+            else:
+                inside = xp.all(xp.abs(s) < 700.0)
+                rho = xp.exp(xp.clip(s, -700.0, 700.0))
+                f = self.pde.rhs(rho, t)
+                rate = f / rho
             if not bool(inside & xp.all(xp.isfinite(rate))):
                 raise FloatingPointError("a Newton iterate of log ρ left the floating-point range, or the equation "
                                          "overflowed there")
@@ -97,10 +118,18 @@ class LogDensity(PDE):
     def rhs(self, s: Any, t: float) -> Any:
         return self._at(s, t)[2]
 
+    def live(self, s: Any) -> Any:
+        """Cells whose density is within ``e^{−EMPTY_SPAN}`` of the largest (the others are empty to double precision:
+        their fluxes ``∝ r_i`` and limited gradients vanish, so the rest of the grid sees them as walls)."""
+        xp = self.grid.xp
+        return s > xp.max(s) - EMPTY_SPAN
+
     def jvp(self, s: Any, v: Any, t: float) -> Any:
         """``J_s v``; a non-finite product is left for GMRES to reject (no device→host check per product)."""
         rho, f, _ = self._at(s, t)
         with np.errstate(over="ignore", invalid="ignore"):
+            if self.log_form:
+                return self.pde.log_jvp(s, v, t)
             return (self.pde.jvp(rho, rho * v, t) - f * v) / rho
 
     def preconditioner(self, s: Any, c: float, t: float) -> Any:
@@ -108,12 +137,25 @@ class LogDensity(PDE):
 
         The inverse is :func:`~fieldflow.core.linalg.preconditioners.approximate_inverse` (sparse LU on
         NumPy, a device preconditioner on CuPy); ``D^{-1}`` spans up to ``e^1400``, so an image may
-        overflow to ``inf``: GMRES then rejects the iterate (a rejected step for TR-BDF2).
+        overflow to ``inf``: GMRES then rejects the iterate (a rejected step for TR-BDF2).  With the capability
+        ``log_density`` it is the inverse of ``I − c J_s`` itself, ``J_s`` the equation's ``log_local_jacobian``,
+        with identity rows and columns for the empty cells (:meth:`live`).
         """
-        if "local_jacobian" not in self.pde.supports:
-            return None
         xp = self.grid.xp
         sp, _ = sparse_modules(xp)
+        if self.log_form:  # the s-Jacobian itself: no conjugation by diag(ρ)
+            self._at(s, t)
+            with np.errstate(over="ignore", invalid="ignore"):
+                Js = self.pde.log_local_jacobian(s)
+                live = self.live(s).ravel().astype(float)
+                keep = sp.diags(live, format="csr")  # empty cells: identity rows and columns (decoupled, see live)
+                A = sp.identity(Js.shape[0], format="csr") - c * Js
+                A = (sp.diags(1.0 - live, format="csr") + keep @ A @ keep).tocsr()
+            if xp.__name__ == "numpy" and not np.all(np.isfinite(A.data)):
+                raise FloatingPointError("the local Jacobian overflowed at a Newton iterate of log ρ")
+            return approximate_inverse(A, self.grid)
+        if "local_jacobian" not in self.pde.supports:
+            return None
         rho, _, rate = self._at(s, t)
         with np.errstate(over="ignore", invalid="ignore"):
             T = self.pde.local_jacobian(rho)
@@ -130,12 +172,123 @@ class LogDensity(PDE):
         return solve
 
 
+#: the smallest positive double (``log`` of it: −744.4)
+_SMALLEST = float(np.nextafter(0.0, 1.0))
+
+#: cells more than this many e-folds below the largest density are empty (``e^{−700}`` of ``max ρ``)
+EMPTY_SPAN = 700.0
+
+#: the largest rise of ``log ρ`` in one Newton iterate (larger proposals are damped to it)
+MAX_RISE = 10.0
+
+#: the density-weighted Newton stops when its update moves no cell by more than this fraction of the step's error
+#: tolerance ``(rtol + atol)·max ρ`` (or ``newton_tol·max ρ``, whichever is larger)
+NEWTON_FRACTION = 1e-3
+
+#: iterates whose density update grows before Newton counts as diverging (damped tail cells and rounding can
+#: make single updates grow on the way to convergence)
+MAX_STRIKES = 2
+
+#: density weights ``ρ_i/max ρ`` below this count as this in the Newton–GMRES norm.  A floor far below the tolerance
+#: (1e-30) lets Krylov noise into the updates of the tail cells, which then drift upward by MAX_RISE per iterate;
+#: measured on the banana b = 0.3, [−4, 4]² (60 s runs, density_tol = newton_tol), the time reached: 0.0765 (floor
+#: 1e-30), 0.24 (1e-8), 0.99 (1e-4), 0.34 (1e-2), 0.13 (1)
+WEIGHT_FLOOR = 1e-4
+
+
+class _DensityNewton(_ImplicitSolver):
+    """Newton's method for the stages ``s − c ṡ(s) = b`` of :class:`LogTRBDF2`, measured by the density it moves.
+
+    A cell whose rate is slaved to the bulk with a huge gain (a tail cell of the Duncan kernel, ``∂ṡ_i/∂s_j`` up
+    to ``e^{V−V0/2−dist/ℓ}``) has a residual row that is rounding noise of that size at every iterate: neither the
+    residual nor an unweighted Krylov norm can measure convergence there.  Each iterate here
+
+    * solves for the update ``δs`` of the *live* cells (density above ``e^{−EMPTY_SPAN}·max ρ``) by GMRES on the
+      system left-preconditioned by the equation's ``(I − cJ)^{-1}`` and weighted by ``max(ρ_i/max ρ,
+      WEIGHT_FLOOR)``, so that GMRES's residual is (up to the floor) the density it leaves out;
+    * gives each *empty* cell its stage value ``b + c ṡ`` from the others (its faces carry no limited gradient and
+      no mobility to round-off, so nothing else depends on it), at most up to the edge of the live range;
+    * damps a rise of ``s`` to ``MAX_RISE`` e-folds (a tail cell filling by hundreds of e-folds is far outside its
+      linearisation);
+    * has converged when no cell's density moves by more than ``density_tol·max ρ``
+      (``max_i |ρ_i (e^{δs_i} − 1)|``), and diverges (a rejected step) when that change grows on more than
+      ``MAX_STRIKES`` iterates.
+
+    ``newton``: ``"density"`` (this iteration only), ``"residual"`` (the shared solver's residual-based Newton only)
+    or ``"auto"`` (the default: the residual-based Newton first, and this one from the same guess when it fails —
+    steps the residual criterion can settle are unchanged).
+    """
+
+    def __init__(self, pde: PDE, newton: str = "auto", density_tol: float | None = None, **options: Any):
+        if newton not in ("auto", "density", "residual"):
+            raise ValueError(f"newton must be 'auto', 'density' or 'residual', got {newton!r}")
+        super().__init__(pde, **options)
+        self.newton = newton
+        #: the density change (relative to ``max ρ``) below which the density-weighted Newton has converged
+        self.density_tol = self.newton_tol if density_tol is None else max(density_tol, self.newton_tol)
+
+    def _newton(self, b: Any, c: float, t: float, guess: Any) -> Any:
+        if self.newton != "density":
+            try:
+                return super()._newton(b, c, t, guess)
+            except FloatingPointError:
+                if self.newton == "residual":
+                    raise
+        return self._density_newton(b, c, t, guess)
+
+    def _density_newton(self, b: Any, c: float, t: float, guess: Any) -> Any:
+        pde, xp = self.pde, self.xp
+        u = guess.copy()
+        shape = u.shape
+        previous, strikes = math.inf, 0
+        for _ in range(self.max_newton):
+            rate = pde.rhs(u, t)
+            residual = (u - c * rate - b).ravel()
+            live = pde.live(u).ravel()
+            with np.errstate(under="ignore"):
+                density = xp.exp(u - xp.max(u)).ravel()  # ρ_i/max ρ
+            w = xp.where(live, xp.maximum(density, WEIGHT_FLOOR), 1.0)
+            M = as_operator(self._preconditioner(u, c, t)) or (lambda v: v)
+
+            def weighted(y: Any) -> Any:
+                x = xp.where(live, y / w, 0.0)
+                return xp.where(live, w * M(x - c * pde.jvp(u, x.reshape(shape), t).ravel()), y)
+
+            with np.errstate(over="ignore", invalid="ignore"):
+                result = gmres(weighted, xp.where(live, -w * M(residual), 0.0), rtol=self.gmres_tol, restart=50,
+                               max_restarts=20)
+                # empty cells are decoupled from the rest (their faces carry S = 0 and M = 0 to round-off): each
+                # takes its own stage value b + c ṡ given the others
+                du = xp.where(live, result.x / w, -residual).reshape(shape)
+                top = xp.max(u)
+                # damped rises: a live cell by at most MAX_RISE e-folds per iterate (a tail cell filling by hundreds
+                # of e-folds is nonlinear far beyond its linearisation), an empty one at most to the edge of the live
+                # range (then Newton takes it over)
+                du = xp.where(live.reshape(shape), xp.minimum(du, MAX_RISE), xp.minimum(du, top - EMPTY_SPAN + 1.0 - u))
+                moved = float(xp.max(xp.where(live, xp.abs(density * xp.expm1(du.ravel())), 0.0)))
+            strikes += moved > previous
+            if not math.isfinite(moved) or strikes > MAX_STRIKES:
+                raise FloatingPointError(f"Newton's density update grew from {previous:.3e} to {moved:.3e} at t={t:.4g} "
+                                         f"(c={c:.3e}); reduce dt")
+            u = u + du
+            if moved <= self.density_tol:
+                return u
+            previous = moved
+        raise FloatingPointError(f"Newton's method did not converge in {self.max_newton} iterations at t={t:.4g} "
+                                 f"(c={c:.3e}); reduce dt or rtol")
+
+
 class LogTRBDF2(Stepper):
     """Adaptive TR-BDF2 (order 2, L-stable) for a positive density, stepping ``s = log ρ``; mass restored per step.
 
     Parameters are those of :class:`~fieldflow.core.steppers.TRBDF2` (``dt``, ``adaptive``, ``rtol``,
     ``atol``, ``newton_tol``, ...).  ``rtol`` bounds the local error of ``ρ`` relative to ``max ρ``
     (tails are measured by the mass they carry, not by their relative change).
+
+    ``newton`` (equations with the capability ``log_density`` only): ``"auto"`` (default) solves each stage with
+    the shared residual-based Newton and, where that fails, with the density-weighted one (``_DensityNewton``:
+    converged when no cell's density moves by more than ``10⁻³(rtol + atol)·max ρ``); ``"residual"`` or
+    ``"density"`` use one of them only.
     """
 
     name = "log-trbdf2"
@@ -143,11 +296,18 @@ class LogTRBDF2(Stepper):
     forwards_options_to = (TRBDF2,)
 
     def __init__(self, pde: PDE, dt: float | None = None, adaptive: bool = True, rtol: float = 1e-5,
-                 atol: float = 1e-8, **options: Any):
+                 atol: float = 1e-8, newton: str = "auto", **options: Any):
         super().__init__(pde, dt, adaptive)
         self.log_pde = LogDensity(pde)
         self.rtol, self.atol = float(rtol), float(atol)
         self.inner = TRBDF2(self.log_pde, dt=dt, adaptive=adaptive, error_weights=self.error_weights, **options)
+        if newton not in ("auto", "density", "residual"):
+            raise ValueError(f"newton must be 'auto', 'density' or 'residual', got {newton!r}")
+        if self.log_pde.log_form:
+            own = inspect.signature(TRBDF2.__init__).parameters
+            self.inner.solver = _DensityNewton(self.log_pde, newton, NEWTON_FRACTION * (self.rtol + self.atol),
+                                               **{k: v for k, v in options.items() if k not in own})
+        self._last: tuple[Any, Any] | None = None  # (the density the last step returned, its log)
 
     @classmethod
     def known_options(cls) -> tuple[str, ...]:
@@ -173,19 +333,30 @@ class LogTRBDF2(Stepper):
         return xp.minimum((self.rtol + self.atol) * ratio, 1e300)
 
     def _log(self, rho: Any) -> Any:
+        """``log ρ``; the log the previous step returned when ``rho`` is its density (cells below ``e^{−745}``
+        underflow to 0 in ``ρ`` but keep their ``s``).  Otherwise (a new or resumed run) zeros are accepted for
+        equations with the capability ``log_density`` only, as ``s = log(5e-324)`` (the bottom of the float range:
+        an underflowed cell of a checkpointed run restarts there)."""
+        if self._last is not None and self._last[0] is rho:
+            return self._last[1]
         xp = self.pde.grid.xp
-        if bool(xp.any(rho <= 0)):
+        bad = rho < 0 if self.log_pde.log_form else rho <= 0
+        if bool(xp.any(bad)) or not bool(xp.any(rho > 0)):
             raise ValueError("LogTRBDF2 needs a strictly positive density")
-        return xp.log(rho)
+        with np.errstate(divide="ignore"):
+            return xp.log(xp.maximum(rho, _SMALLEST)) if self.log_pde.log_form else xp.log(rho)
 
     def initial_dt(self, state: Any, t: float, t_end: float) -> float:
         return self.inner.initial_dt(self._log(state), t, t_end)
 
     def step(self, state: Any, t: float, dt_max: float) -> StepResult:
         xp = self.pde.grid.xp
+        s = self._log(state)
         self.log_pde.mass = xp.sum(state)
-        result = self.inner.step(self._log(state), t, dt_max)
-        new = xp.exp(result.state)
-        new = new * (xp.sum(state) / xp.sum(new))
+        result = self.inner.step(s, t, dt_max)
+        with np.errstate(under="ignore"):
+            new = xp.exp(result.state)
+        correction = xp.sum(state) / xp.sum(new)
+        new = new * correction
+        self._last = (new, result.state + xp.log(correction))
         return StepResult(new, result.dt, result.dt_next)
-
