@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_numpy
-from ..linalg import expm_multiply_symmetric, symmetrise
+from ..linalg import conserves_mass, expm_multiply_symmetric, restore_mass, symmetrise
 from ..linalg.chebyshev import chebyshev_degree, expm_multiply_chebyshev, spectral_radius_bound
 from ..linalg.lanczos import BASIS_MEMORY
 from ..problem import PDE
@@ -133,10 +133,8 @@ class KrylovExponential(Stepper):
         cache = pde.__dict__.setdefault("_krylov_exponential_cache", {})
         if cache.get("L") is not L:
             symmetric = symmetrise(L, pde.reversible_measure(0.0), xp)
-            ones = xp.ones(L.shape[0])
-            sums, scale = to_numpy(xp.stack([xp.max(xp.abs(ones @ L)), xp.max(xp.abs(L.diagonal()))]))
             cache.clear()
-            cache.update(L=L, symmetric=symmetric, conservative=bool(sums <= 1e-12 * max(float(scale), 1e-300)))
+            cache.update(L=L, symmetric=symmetric, conservative=conserves_mass(L, xp))
 
         if cache["symmetric"] is None:
             return None
@@ -224,8 +222,7 @@ class KrylovExponential(Stepper):
         if self.pde.positive:
             u_new = xp.maximum(u_new, 0.0)  # exp(τL) keeps densities non-negative
         if conservative:
-            total = xp.sum(u_new)
-            u_new = u_new * (mass / xp.where(total > 0, total, 1.0))  # exp(τL) keeps Σu exactly
+            u_new = restore_mass(u_new, mass, xp)  # exp(τL) keeps Σu exactly
         return StepResult(u_new.reshape(shape), tau, dt_next)
 
     def _next(self, t: float, tau: float) -> float:
