@@ -275,7 +275,7 @@ def evolve(
         ``"log-trbdf2"``, ``"etdrk4"``, ``"krylov-exp"`` for grids; ``"forward-euler"``, ``"heun"``,
         ``"heun-energy"``, ``"midpoint"``, ``"euler-maruyama"`` for particles; ``"step-map"`` for step maps.
         A stepper that cannot advance ``problem`` is refused (``ValueError``).  The static Fokker–Planck
-        equation defaults to ``"krylov-exp"`` (exact in time: one Lanczos exponential per save interval);
+        equation defaults to ``"krylov-exp"`` (exact in time: one exponential ``exp(τL)`` per save interval);
         given options that only TR-BDF2 knows (``error_norm``, ``linear_solver``, …) it runs ``"trbdf2"``.
     dt : float, optional
         Grids: fixed step (with ``adaptive=False``) or first step; for ``"ssprk3"`` a ``dt`` above the
@@ -283,7 +283,8 @@ def evolve(
         ``ceil(t_end/dt)`` equal steps ``t_end/ceil(t_end/dt)``.
     adaptive : bool, optional
         Grids: error-controlled (``"trbdf2"``), stability-limited (``"ssprk3"``, ``"etdrk4"``) or
-        save-to-save (``"krylov-exp"``) steps; default on unless a fixed ``dt`` is given.  Particles and step maps have no adaptive steps.
+        save-to-save (``"krylov-exp"``) steps; default on unless a fixed ``dt`` is given.  Particles and step
+        maps have no adaptive steps.
     save_every, save_times : optional
         Snapshot spacing or explicit snapshot times (``t_end`` is always saved).  Grid steps land on them
         exactly; equal steps round them to the nearest step.

@@ -179,7 +179,8 @@ class KrylovExponential(Stepper):
         cache = self.pde.__dict__["_krylov_exponential_cache"]
         if u.size <= self.dense_limit:  # a small grid: exp(τK) from the eigen-decomposition, exact to round-off
             if "eigen" not in cache:
-                cache["eigen"] = xp.linalg.eigh(cache["symmetric"][0].toarray())  # K = Q diag(λ) Qᵀ, once per operator
+                # K = Q diag(λ) Qᵀ, once per operator
+                cache["eigen"] = xp.linalg.eigh(cache["symmetric"][0].toarray())
             ev, Q = cache["eigen"]
             u_new = (Q @ (xp.exp(dt_max * ev) * (Q.T @ y))) * half
             return self._finish(u_new, mass, conservative, state.shape, dt_max, self._next(t, dt_max))
@@ -216,7 +217,8 @@ class KrylovExponential(Stepper):
             dims[tau] = self._last[1]
         return self._finish(u_new, mass, conservative, state.shape, tau, self._next(t, tau) if tau == dt_max else tau)
 
-    def _finish(self, u_new: Any, mass: Any, conservative: bool, shape: tuple, tau: float, dt_next: float) -> StepResult:
+    def _finish(self, u_new: Any, mass: Any, conservative: bool, shape: tuple, tau: float,
+                dt_next: float) -> StepResult:
         """Positivity and mass made exact (changes of the size of the tolerance; see the module docstring)."""
         xp = self.pde.grid.xp
         if self.pde.positive:
@@ -226,7 +228,7 @@ class KrylovExponential(Stepper):
         return StepResult(u_new.reshape(shape), tau, dt_next)
 
     def _next(self, t: float, tau: float) -> float:
-        """The next proposal: the fixed ``dt``, or (adaptive) the rest of the run (``evolve`` stops it at save times)."""
+        """The next proposal: the fixed ``dt``, or (adaptive) the rest of the run (``evolve`` stops it at saves)."""
         if not self.adaptive:
             return self.dt
         rest = self._t_end - t - tau

@@ -17,8 +17,8 @@ from typing import Any
 from ..validation import SetupWarning, real_number, shown
 from .base import Stepper, check_compatible
 
-__all__ = ["STEPPERS", "OPTION_RANGES", "ADAPTIVE_ONLY_OPTIONS", "make_stepper", "default_method", "stepper_class", "steppers_for",
-           "check_options"]
+__all__ = ["STEPPERS", "OPTION_RANGES", "ADAPTIVE_ONLY_OPTIONS", "make_stepper", "default_method", "stepper_class",
+           "steppers_for", "check_options"]
 
 #: name -> (module, class) of every stepper known by name
 STEPPERS: dict[str, tuple[str, str]] = {
