@@ -216,7 +216,9 @@ class _DensityNewton(_ImplicitSolver):
 
     ``newton``: ``"density"`` (this iteration only), ``"residual"`` (the shared solver's residual-based Newton only)
     or ``"auto"`` (the default: the residual-based Newton first, and this one from the same guess when it fails —
-    steps the residual criterion can settle are unchanged).
+    steps the residual criterion can settle are unchanged —, its answer then polished by the residual-based Newton
+    where that converges from it: the density criterion leaves the log of nearly empty cells loose, and a cell
+    left far too low refills only linearly in ``log ρ``).
     """
 
     def __init__(self, pde: PDE, newton: str = "auto", density_tol: float | None = None, **options: Any):
@@ -234,7 +236,15 @@ class _DensityNewton(_ImplicitSolver):
             except FloatingPointError:
                 if self.newton == "residual":
                     raise
-        return self._density_newton(b, c, t, guess)
+        u = self._density_newton(b, c, t, guess)
+        if self.newton == "auto":
+            # the density criterion leaves the log of nearly empty cells loose; where the residual Newton can
+            # settle them from here, take its answer
+            try:
+                return super()._newton(b, c, t, u)
+            except FloatingPointError:
+                pass
+        return u
 
     def _density_newton(self, b: Any, c: float, t: float, guess: Any) -> Any:
         pde, xp = self.pde, self.xp
