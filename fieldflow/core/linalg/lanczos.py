@@ -132,7 +132,7 @@ def expm_multiply_symmetric(A: Any, b: Any, tau: float, atol: float, max_dim: in
         return ExponentialResult(b.copy(), True, 0, 0.0, 1)
     stored = max(2, min(max_dim, int(memory // (8 * n))))
     alpha, beta = xp.zeros(max_dim), xp.zeros(max_dim)
-    basis = xp.empty((stored, n)) if stored >= 2 else None
+    basis = xp.empty((stored, n))
     m, estimate, converged, y = 0, math.inf, False, None
     next_check = max(2, min(first_check, max_dim))
     for m, v in enumerate(_recurrence(A, b / beta0, alpha, beta, max_dim, known=False), start=1):

@@ -34,13 +34,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 
 from ..backend import to_numpy
 from ..linalg import conserves_mass, expm_multiply_symmetric, restore_mass, symmetrise
 from ..linalg.chebyshev import chebyshev_degree, expm_multiply_chebyshev, spectral_radius_bound
 from ..linalg.lanczos import BASIS_MEMORY
 from ..problem import PDE
+from ..validation import integer, one_of
 from .base import Stepper, StepResult
 
 __all__ = ["KrylovExponential"]
@@ -92,14 +92,11 @@ class KrylovExponential(Stepper):
                              "depends on time: use method='trbdf2'")
         if not adaptive and dt is None:
             raise ValueError("krylov-exp with adaptive=False needs a fixed dt")
-        if isinstance(max_dim, bool) or not isinstance(max_dim, (int, np.integer)) or max_dim < 2:
-            raise ValueError(f"max_dim must be an integer ≥ 2, got {max_dim!r}")
-        if isinstance(dense_limit, bool) or not isinstance(dense_limit, (int, np.integer)) or dense_limit < 0:
-            raise ValueError(f"dense_limit must be an integer ≥ 0 (cells), got {dense_limit!r}")
-        if algorithm not in ("auto", "lanczos", "chebyshev"):
-            raise ValueError(f"algorithm must be 'auto', 'lanczos' or 'chebyshev', got {algorithm!r}")
-        self.rtol, self.atol, self.max_dim, self.dense_limit = float(rtol), float(atol), int(max_dim), int(dense_limit)
-        self.algorithm = algorithm
+        self.rtol, self.atol = float(rtol), float(atol)
+        self.max_dim = integer(max_dim, "max_dim", minimum=2, hint="the largest Krylov dimension per step")
+        self.dense_limit = integer(dense_limit, "dense_limit", minimum=0,
+                                   hint="cells up to which exp(τK) comes from an eigen-decomposition")
+        self.algorithm = one_of(algorithm, "algorithm", ("auto", "lanczos", "chebyshev"))
         self._scale: float | None = None
         self._last: tuple[float, int] = (math.nan, 8)  # (τ, Krylov dimension) of the last step
         self.fallback: Stepper | None = None
@@ -126,23 +123,22 @@ class KrylovExponential(Stepper):
         if saved["fallback"] is not None:
             self._make_fallback().restore_state(saved["fallback"])
 
-    def _operator(self) -> tuple[Any, Any, bool] | None:
-        """``(K, Π^{1/2}, conservative)`` for the equation's ``L`` (cached on the equation), or ``None``."""
+    def _operator(self) -> dict[str, Any] | None:
+        """What the steps of the equation's ``L`` share, cached on the equation (``None``: ``L`` cannot be
+        symmetrised): ``K`` (CSR) and ``half`` ``= Π^{1/2}``, ``product`` (``K`` in the storage its products are
+        fastest in), ``conservative``, and per step size the Krylov ``dims`` and Chebyshev ``degrees``."""
         pde, xp = self.pde, self.pde.grid.xp
         L = pde.linear_operator(0.0)
         cache = pde.__dict__.setdefault("_krylov_exponential_cache", {})
         if cache.get("L") is not L:
             symmetric = symmetrise(L, pde.reversible_measure(0.0), xp)
             cache.clear()
-            cache.update(L=L, symmetric=symmetric, conservative=conserves_mass(L, xp))
-
-        if cache["symmetric"] is None:
-            return None
-        K, half = cache["symmetric"]
-        if xp.__name__ == "numpy" and "diagonals" not in cache:
-            # a stencil matrix: SciPy's diagonal storage multiplies it ~1.6× faster than CSR (no column indices)
-            cache["diagonals"] = K.todia()
-        return cache.get("diagonals", K), half, cache["conservative"]
+            cache.update(L=L, conservative=conserves_mass(L, xp), dims={}, degrees={})
+            if symmetric is not None:
+                K, half = symmetric
+                # a stencil matrix: SciPy's diagonal storage multiplies it ~1.6× faster than CSR (no column indices)
+                cache.update(K=K, half=half, product=K.todia() if xp.__name__ == "numpy" else K)
+        return cache if "K" in cache else None
 
     def _make_fallback(self) -> Stepper:
         if self.fallback is None:
@@ -160,10 +156,10 @@ class KrylovExponential(Stepper):
 
     def step(self, state: Any, t: float, dt_max: float) -> StepResult:
         xp = self.pde.grid.xp
-        operator = self._operator()
-        if operator is None:
+        cache = self._operator()
+        if cache is None:
             return self._by_trbdf2(state, t, dt_max)
-        K, half, conservative = operator
+        K, half, conservative = cache["product"], cache["half"], cache["conservative"]
         u = state.ravel()
         y = u / half
         # norms scaled by the largest entry, so that tails far heavier than π do not overflow the squares
@@ -176,24 +172,23 @@ class KrylovExponential(Stepper):
         if atol < _ATTAINABLE * norm_y:
             return self._by_trbdf2(state, t, dt_max)
         mass = xp.sum(u)
-        cache = self.pde.__dict__["_krylov_exponential_cache"]
         if u.size <= self.dense_limit:  # a small grid: exp(τK) from the eigen-decomposition, exact to round-off
             if "eigen" not in cache:
                 # K = Q diag(λ) Qᵀ, once per operator
-                cache["eigen"] = xp.linalg.eigh(cache["symmetric"][0].toarray())
+                cache["eigen"] = xp.linalg.eigh(cache["K"].toarray())
             ev, Q = cache["eigen"]
             u_new = (Q @ (xp.exp(dt_max * ev) * (Q.T @ y))) * half
             return self._finish(u_new, mass, conservative, state.shape, dt_max, self._next(t, dt_max))
-        dims = cache.setdefault("dims", {})  # τ -> the Krylov dimension that sufficed, per equation
+        dims = cache["dims"]  # τ -> the Krylov dimension that sufficed, per equation
         if self.algorithm != "lanczos":
             if "rho" not in cache:
-                cache["rho"] = spectral_radius_bound(cache["symmetric"][0], xp)
+                cache["rho"] = spectral_radius_bound(cache["K"], xp)
             degree = chebyshev_degree(dt_max, cache["rho"], atol / norm_y)
             fits = degree * u.size * 8 <= BASIS_MEMORY
             known = dims.get(dt_max)
             if self.algorithm == "chebyshev" or not (fits or (known is not None and 2 * known < degree)):
                 x, products = expm_multiply_chebyshev(K, y, dt_max, cache["rho"], atol)
-                cache.setdefault("degrees", {})[dt_max] = products  # for reports: products per step size
+                cache["degrees"][dt_max] = products  # for reports: products per step size
                 return self._finish(x * half, mass, conservative, state.shape, dt_max, self._next(t, dt_max))
         tau, first = dt_max, self._last[1] if dt_max == self._last[0] else dims.get(dt_max, 8)
         for _ in range(60):
